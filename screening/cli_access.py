@@ -1,0 +1,91 @@
+"""``flask access-log verify | patient UUID``.
+
+``verify`` walks the hash chain: exit 0 and ``ok, N entries``, or exit 1 naming the first
+bad entry and the problem. ``patient`` lists who has seen or changed one patient's record
+(the patient's right of access); the listing is itself logged (action ``access_report``,
+purpose ``patient_request``). An erased or unknown patient's entries are still found by
+pseudonym. Output names staff and units, never the patient.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from .models import Patient
+from .services import access_log
+
+
+def _ext(name: str) -> Any:
+    return current_app.extensions[f"screening.{name}"]
+
+
+@click.group("access-log", help="The access log: verify the chain, list one patient's entries.")
+def access_log_group() -> None:
+    pass
+
+
+@access_log_group.command("verify")
+@with_appcontext
+def verify() -> None:
+    """Check every entry of the chain and the head; name the first bad entry."""
+    session = _ext("db").read_session()
+    try:
+        verdict = access_log.verify(session)
+    finally:
+        session.close()
+    if verdict.ok:
+        click.echo(f"ok, {verdict.entries} entries")
+        return
+    where = f"entry {verdict.first_bad_id}" if verdict.first_bad_id is not None else "the head"
+    click.echo(f"access log broken at {where}: {verdict.problem} "
+               f"({verdict.entries} entries verified before it)", err=True)
+    click.get_current_context().exit(1)
+
+
+@access_log_group.command("patient")
+@click.argument("patient_uuid")
+@with_appcontext
+def patient(patient_uuid: str) -> None:
+    """List who has seen or changed the record of the patient PATIENT_UUID, and when."""
+    try:
+        canonical = str(uuid.UUID(patient_uuid.strip()))
+    except ValueError:
+        raise click.ClickException("PATIENT_UUID must be a patient's uuid, like "
+                                   "123e4567-e89b-42d3-a456-426614174000") from None
+    db, keyring = _ext("db"), _ext("keys")
+    with db.write() as session:
+        known = session.scalar(select(Patient.id).where(Patient.uuid == canonical)) is not None
+        lines = access_log.patient_report(session, keyring, canonical)
+        access_log.record(session, keyring, access_log.SYSTEM, "access_report", canonical,
+                          purpose="patient_request")
+    if not known:
+        click.echo("No patient with this uuid is stored (erased, or never registered); "
+                   "entries are listed by pseudonym.")
+    if not lines:
+        click.echo("No entries.")
+        return
+    header = ("time (UTC)", "staff", "role", "unit", "action", "purpose", "outcome")
+    table = [header] + [
+        (line.at.strftime("%Y-%m-%d %H:%M:%S"), _who(line), line.role, line.unit_code or "-",
+         line.action, line.purpose, line.outcome)
+        for line in lines
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+                   .rstrip())
+    click.echo(f"{len(lines)} entries")
+
+
+def _who(line: access_log.AccessLine) -> str:
+    if line.staff_id is None:
+        return "system"
+    if line.username is None:
+        return f"staff #{line.staff_id}"
+    return f"{line.username} ({line.display_name})"

@@ -1,0 +1,1 @@
+"""WTForms forms (CSRF through Flask-WTF)."""

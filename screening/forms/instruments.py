@@ -1,0 +1,70 @@
+"""Forms built from instrument data: one radio group per item, the medication-and-falls
+checklist, and the setting. Values are passed to the core unconverted when they are not
+plain option numbers, so the core (not the form) decides and explains what is wrong."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField
+
+from ..core.instruments import Instrument
+
+INDEX_RE = re.compile(r"[0-9]{1,2}\Z")
+SETTINGS = (("home_care", _l("Home care (home visit)")), ("gp_practice", _l("GP practice")))
+
+
+class ScreeningForm(FlaskForm):
+    """CSRF, the submission token and the setting; item fields are read from the request
+    through :func:`read_answers` because they come from instrument data."""
+
+    submission_token = HiddenField()
+    setting = RadioField(_l("Where does the screening take place?"), choices=SETTINGS,
+                         validate_choice=True)
+
+
+def read_answers(instrument: Instrument, form: Mapping[str, str]) -> dict[str, Any]:
+    """Item id -> option index (int), or the raw text when it is not a plain number (the
+    core rejects it with a message naming the item). Absent or empty -> not answered."""
+    answers: dict[str, Any] = {}
+    for item in instrument.items:
+        values = form.getlist(item.id) if hasattr(form, "getlist") else [form.get(item.id)]
+        values = [v for v in values if v not in (None, "")]
+        if not values:
+            continue
+        if len(values) > 1:
+            answers[item.id] = values  # several answers to one item: the core rejects it
+            continue
+        value = values[0]
+        answers[item.id] = int(value) if INDEX_RE.match(value) else value
+    return answers
+
+
+def read_medication(checklist: Instrument, form: Mapping[str, str]) -> tuple[frozenset[str], dict[str, str]]:
+    """The checklist items answered yes (option 1; option 0 is no). Values that are neither
+    are returned as errors by item id."""
+    yes: set[str] = set()
+    errors: dict[str, str] = {}
+    for item in checklist.items:
+        value = form.get(f"med_{item.id}", "")
+        if value in ("", None):
+            continue
+        if value == "1":
+            yes.add(item.id)
+        elif value != "0":
+            errors[item.id] = value
+    return frozenset(yes), errors
+
+
+def partial_answers(instrument: Instrument, raw: Mapping[str, Any]) -> dict[str, int]:
+    """Only the valid option indices of a draft (for restoring a form)."""
+    out: dict[str, int] = {}
+    for item in instrument.items:
+        value = raw.get(item.id)
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(item.options):
+            out[item.id] = value
+    return out

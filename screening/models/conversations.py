@@ -1,0 +1,70 @@
+"""Brief-intervention conversations and follow-up tasks."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import SEALED, Base, UTCDateTime, new_uuid, utcnow
+from .sealing import Sealed, SealedJSON
+
+PATHWAYS = ("elder_care", "gp", "substance_use_consultant", "specialist_referral")
+
+
+class Conversation(Base):
+    """The checklist record of clinical-rules §4, sealed; ``version`` detects overlapping
+    edits (the second writer gets a conflict instead of overwriting)."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessments.id", ondelete="CASCADE"), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"),
+                                            index=True)
+    chosen_level: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"),
+                                                   nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    record_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
+
+    record = SealedJSON()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class FollowUp(Base):
+    """A dated task for a unit, made from a pathway."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"),
+                                            index=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
+    fact_id: Mapped[int] = mapped_column(ForeignKey("report_facts.id"))
+    pathway: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    mode: Mapped[str] = mapped_column(String(16))  # home_visit | phone | consultation
+    repeat_audit: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(9), default="open")
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"),
+                                                nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, info=SEALED)
+
+    note = Sealed()
+
+    __table_args__ = (
+        CheckConstraint(f"pathway IN {PATHWAYS!r}", name="pathway"),
+        CheckConstraint("status IN ('open', 'done', 'cancelled')", name="status"),
+        CheckConstraint("mode IN ('home_visit', 'phone', 'consultation')", name="mode"),
+    )

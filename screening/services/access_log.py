@@ -1,0 +1,189 @@
+"""The one writer of the access log, its hash chain, and its verification.
+
+Every service that reads or changes a patient's data calls :func:`record` inside its own
+transaction, so the log row and the change commit together or not at all. Rows name the
+patient by a keyed pseudonym only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from screening.crypto.hashing import pseudonym
+from screening.crypto.keys import KeyRing
+from screening.models import AccessLogEntry, AccessLogHead, Staff, Unit
+from screening.models.access import ACTIONS, OUTCOMES
+from screening.models.base import utcnow
+
+GENESIS = "0" * 64
+_HEAD = "screening.access_log_head"
+PURPOSES = ("care", "break_glass", "registration", "erasure", "patient_request",
+            "administration", "export")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a signed-in user, or an operator's command (staff_id None, role 'system')."""
+
+    staff_id: int | None
+    role: str
+    unit_id: int | None = None
+
+
+SYSTEM = Actor(None, "system")
+
+
+def entry_hash(prev_hash: str, entry: Any) -> str:
+    """SHA-256 over every column of the entry but ``hash`` itself, ``prev_hash`` last.
+    ``entry`` is an :class:`AccessLogEntry` or a row with the same attribute names."""
+    fields = (
+        str(entry.id), entry.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "" if entry.staff_id is None else str(entry.staff_id), entry.role,
+        "" if entry.unit_id is None else str(entry.unit_id), entry.action,
+        entry.patient_pseudonym or "", entry.purpose, entry.outcome, prev_hash,
+    )
+    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+
+
+def record(session: Session, keyring: KeyRing, actor: Actor, action: str,
+           patient_uuid: str | None, purpose: str = "care", outcome: str = "ok",
+           at: datetime | None = None) -> AccessLogEntry:
+    """Append one entry in the caller's transaction."""
+    if action not in ACTIONS or outcome not in OUTCOMES or purpose not in PURPOSES:
+        raise ValueError("unknown access-log action, outcome or purpose")
+    head = _locked_head(session)
+    entry = AccessLogEntry(
+        id=head.last_id + 1, at=(at or utcnow()).astimezone(UTC), staff_id=actor.staff_id,
+        role=actor.role, unit_id=actor.unit_id,
+        action=action, patient_pseudonym=pseudonym(keyring, patient_uuid) if patient_uuid else None,
+        purpose=purpose, outcome=outcome, prev_hash=head.last_hash)
+    entry.hash = entry_hash(head.last_hash, entry)
+    session.add(entry)
+    head.last_id = entry.id
+    head.last_hash = entry.hash
+    session.flush()
+    return entry
+
+
+def _locked_head(session: Session) -> AccessLogHead:
+    """The head row, locked until the caller's transaction ends (SQLite: the write
+    transaction began IMMEDIATE, so it is the only writer; PostgreSQL: FOR UPDATE), and
+    read afresh, never from a session's stale identity map. The first entry ever creates
+    the head; ON CONFLICT DO NOTHING makes two first writers wait for each other instead of
+    one failing on the primary key. Within one transaction the locked head is reused."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_HEAD)
+    if cached is not None and cached[0] is transaction and transaction is not None:
+        return cached[1]
+    query = (select(AccessLogHead).where(AccessLogHead.id == 1).with_for_update()
+             .execution_options(populate_existing=True))
+    head = session.scalars(query).first()
+    if head is None:
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.execute(dialect.insert(AccessLogHead)
+                        .values(id=1, last_id=0, last_hash=GENESIS)
+                        .on_conflict_do_nothing(index_elements=["id"]))
+        head = session.scalars(query).one()
+    session.info[_HEAD] = (transaction, head)
+    return head
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    entries: int
+    first_bad_id: int | None = None
+    problem: str = ""
+
+
+def verify(session: Session, batch: int = 5000) -> Verdict:
+    """Walk the chain from the start; name the first entry that is missing, edited,
+    inserted or out of place, and check that the head matches the last entry.
+
+    ``first_bad_id`` is the id of the first entry that is not as written: the id where an
+    entry is missing, the entry whose fields or previous hash do not match, an entry with
+    an id outside the sequence, or the first id after the recorded end of the log."""
+    table = AccessLogEntry.__table__
+    expected_id, prev = 1, GENESIS
+    count = 0
+    last_seen: int | None = None
+    while True:
+        query = select(table).order_by(table.c.id).limit(batch)
+        if last_seen is not None:
+            query = query.where(table.c.id > last_seen)
+        rows = session.execute(query).all()
+        if not rows:
+            break
+        for entry in rows:
+            if entry.id < expected_id:
+                return Verdict(False, count, entry.id, "entry outside the sequence")
+            if entry.id > expected_id:
+                return Verdict(False, count, expected_id, "missing entry")
+            if entry.prev_hash != prev:
+                return Verdict(False, count, entry.id, "previous hash does not match")
+            if entry_hash(prev, entry) != entry.hash:
+                return Verdict(False, count, entry.id, "entry was changed")
+            prev, expected_id = entry.hash, expected_id + 1
+            count += 1
+        last_seen = rows[-1].id
+    head = session.get(AccessLogHead, 1, populate_existing=True)
+    if head is None:
+        if count:
+            return Verdict(False, count, 1, "head missing")
+        return Verdict(True, 0)
+    if head.last_id > count:
+        return Verdict(False, count, count + 1, "entries after this point are missing")
+    if head.last_id < count:
+        return Verdict(False, head.last_id, head.last_id + 1,
+                       "entry after the recorded end of the log")
+    if head.last_hash != prev:
+        return Verdict(False, max(count - 1, 0), count or None,
+                       "head does not match the last entry")
+    return Verdict(True, count)
+
+
+def history(session: Session, keyring: KeyRing, patient_uuid: str) -> list[AccessLogEntry]:
+    """Everything logged about one patient, oldest first (the patient's right of access)."""
+    return list(session.scalars(
+        select(AccessLogEntry).where(AccessLogEntry.patient_pseudonym
+                                     == pseudonym(keyring, patient_uuid))
+        .order_by(AccessLogEntry.id)))
+
+
+@dataclass(frozen=True)
+class AccessLine:
+    """One line of a patient's access report: who, when, what, why, with what outcome."""
+
+    id: int
+    at: datetime
+    staff_id: int | None
+    username: str | None
+    display_name: str | None
+    role: str
+    unit_code: str | None
+    action: str
+    purpose: str
+    outcome: str
+
+
+def patient_report(session: Session, keyring: KeyRing, patient_uuid: str) -> list[AccessLine]:
+    """Who has seen or changed one patient's record, oldest first. Found by pseudonym, so an
+    erased patient's entries are listed too; staff and unit names are joined in."""
+    log = AccessLogEntry.__table__
+    staff, unit = Staff.__table__, Unit.__table__
+    rows = session.execute(
+        select(log.c.id, log.c.at, log.c.staff_id, staff.c.username, staff.c.display_name,
+               log.c.role, unit.c.code.label("unit_code"), log.c.action, log.c.purpose,
+               log.c.outcome)
+        .select_from(log.outerjoin(staff, staff.c.id == log.c.staff_id)
+                     .outerjoin(unit, unit.c.id == log.c.unit_id))
+        .where(log.c.patient_pseudonym == pseudonym(keyring, patient_uuid))
+        .order_by(log.c.id)).all()
+    return [AccessLine(**row._asdict()) for row in rows]

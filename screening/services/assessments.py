@@ -1,0 +1,266 @@
+"""Screening use cases: submit an assessment (scored by the core), read its result, and
+keep drafts of answers in progress. One function, one transaction, access log included."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..core.catalogue import Catalogue
+from ..core.engine import Evaluation, PatientFacts, evaluate
+from ..core.scoring import score
+from ..crypto.keys import KeyRing
+from ..database import Database
+from ..models import Assessment, Draft, Patient, ReportFact
+from ..models.base import new_uuid, utcnow
+from ..models.sealing import attach_key
+from . import patients
+from .access_log import Actor
+
+SUBMISSION_TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
+
+
+class AssessmentError(ValueError):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def age_band(age: int) -> str:
+    if age < 65:
+        return "under_65"
+    if age < 75:
+        return "65_74"
+    if age < 85:
+        return "75_84"
+    return "85_plus"
+
+
+def actor_for(user: Any, unit_id: int | None = None) -> Actor:
+    return Actor(user.id, user.role, unit_id)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    uuid: str
+    patient_uuid: str
+    duplicate: bool
+
+
+def submit(db: Database, keyring: KeyRing, catalogue: Catalogue, user: Any, *,
+           patient_uuid: str, instrument_id: str, answers: Mapping[str, int | None],
+           setting: str, medication: frozenset[str], submission_token: str, lang: str = "nb",
+           rule_set_id: str | None = None, now: datetime | None = None) -> Submitted:
+    """Score and store one assessment. The same submission token stores it once: a double
+    click, a resend or concurrent posts return the first one. Raises the core's AnswerError
+    for answers that cannot be scored (nothing is stored then)."""
+    if not (20 <= len(submission_token) <= 64) or not submission_token.replace("-", "").replace("_", "").isalnum():
+        raise AssessmentError("bad_token")
+    score(catalogue.instrument(instrument_id), answers)  # reject bad answers before any write
+    try:
+        return _submit(db, keyring, catalogue, user, patient_uuid, instrument_id, answers,
+                       setting, medication, submission_token, lang, rule_set_id, now or utcnow())
+    except IntegrityError:
+        # A concurrent post with the same token won the race: return what it stored.
+        existing = _by_token(db, submission_token)
+        if existing is None:
+            raise
+        return existing
+
+
+def _by_token(db: Database, token: str) -> Submitted | None:
+    session = db.read_session()
+    try:
+        row = session.execute(
+            select(Assessment.uuid, Patient.uuid).join(Patient, Patient.id == Assessment.patient_id)
+            .where(Assessment.submission_token == token)).first()
+        return Submitted(row[0], row[1], True) if row else None
+    finally:
+        session.close()
+
+
+def _submit(db: Database, keyring: KeyRing, catalogue: Catalogue, user: Any, patient_uuid: str,
+            instrument_id: str, answers: Mapping[str, int | None], setting: str,
+            medication: frozenset[str], token: str, lang: str, rule_set_id: str | None,
+            now: datetime) -> Submitted:
+    with db.write() as session:
+        found = session.execute(
+            select(Assessment.uuid, Patient.uuid).join(Patient, Patient.id == Assessment.patient_id)
+            .where(Assessment.submission_token == token)).first()
+        if found is not None:
+            if found[1] != patient_uuid:
+                raise AssessmentError("bad_token")
+            return Submitted(found[0], found[1], True)
+        record = patients.open_patient(session, keyring, user, patient_uuid,
+                                       action="assessment_create")
+        facts = PatientFacts(sex=record.sex, age=record.age, setting=setting,
+                             medication=medication)
+        evaluation = evaluate(catalogue, instrument_id, answers, facts, rule_set_id)
+        instrument = catalogue.instrument(instrument_id)
+        patient_row = session.get(Patient, record.id)
+        assert patient_row is not None
+        key = patients.data_key(keyring, patient_row)
+        fact = ReportFact(month=now.strftime("%Y-%m"), age_band=age_band(record.age),
+                          sex=record.sex, unit_id=record.unit_id, setting=setting,
+                          instrument=instrument_id,
+                          zone=evaluation.zone.id if evaluation.zone else None,
+                          level=evaluation.level, positive=evaluation.positive,
+                          follow_up="none")
+        for pathway in evaluation.pathways:
+            setattr(fact, f"pw_{pathway.id}", True)
+        session.add(fact)
+        session.flush()
+        row = Assessment(
+            uuid=new_uuid(), patient_id=record.id, fact_id=fact.id, submission_token=token,
+            instrument=instrument_id, instrument_version=str(evaluation.instrument_version),
+            item_text_version=_text_version(instrument, lang),
+            rule_set=evaluation.rule_set_id, rule_set_version=str(evaluation.rule_set_version),
+            total=evaluation.total, zone=fact.zone, level=evaluation.level,
+            flags=json.dumps([f.id for f in evaluation.flags]),
+            pathways=json.dumps([p.id for p in evaluation.pathways]),
+            follow_up_weeks=evaluation.follow_up_weeks, setting=setting,
+            unit_id=record.unit_id, created_by=user.id, created_at=now)
+        attach_key(row, key)
+        row.answers = evaluation.answers
+        row.context = {"age": record.age, "sex": record.sex, "setting": setting,
+                       "medication": sorted(medication),
+                       "explanation": explanation(evaluation)}
+        session.add(row)
+        session.execute(delete(Draft).where(Draft.staff_id == user.id,
+                                            Draft.patient_id == record.id,
+                                            Draft.instrument == instrument_id))
+        session.flush()
+        return Submitted(row.uuid, patient_uuid, False)
+
+
+def _text_version(instrument: Any, lang: str) -> str:
+    """The version id of the item texts the patient was asked in."""
+    version = instrument.languages.get(lang) or instrument.languages.get("nb")
+    return str(version.item_text_version) if version else "-"
+
+
+def explanation(evaluation: Evaluation) -> dict[str, Any]:
+    """What the result page shows, frozen at submission (a later rule-set version never
+    rewrites a stored result): level steps, flags and pathways with reasons in both
+    languages, and the follow-up proposed."""
+
+    def both(text: Any) -> dict[str, str]:
+        return {"nb": text.nb, "en": text.en}
+
+    follow_up = evaluation.follow_up
+    return {
+        "subscores": dict(evaluation.subscores),
+        "level_name": both(evaluation.level_name) if evaluation.level_name else None,
+        "level_steps": [{"rule": s.rule, "before": s.before, "after": s.after,
+                         "reason": both(s.reason)} for s in evaluation.level_steps],
+        "flags": [{"id": f.id, "reason": both(f.reason)} for f in evaluation.flags],
+        "pathways": [{"id": p.id, "reason": both(p.reason)} for p in evaluation.pathways],
+        "follow_up": None if follow_up is None else {
+            "weeks": follow_up.weeks, "months": follow_up.months, "reason": both(follow_up.reason)},
+        "positive": evaluation.positive,
+        "dependence": evaluation.dependence,
+    }
+
+
+@dataclass(frozen=True)
+class AssessmentView:
+    uuid: str
+    patient: Any  # patients.PatientRecord
+    instrument: str
+    instrument_version: str
+    rule_set: str
+    rule_set_version: str
+    total: int
+    zone: str | None
+    level: int | None
+    flags: tuple[str, ...]
+    pathways: tuple[str, ...]
+    follow_up_weeks: int | None
+    setting: str
+    created_at: datetime
+    answers: dict[str, int | None]
+    context: dict[str, Any]
+    conversation: Any  # conversations.ConversationView | None
+
+
+def view(db: Database, keyring: KeyRing, user: Any, assessment_uuid: str,
+         action: str = "assessment_view") -> AssessmentView:
+    """Open one assessment (care relationship checked, the read logged)."""
+    from .conversations import load as load_conversation
+
+    with db.write() as session:
+        row = _assessment(session, assessment_uuid)
+        patient_row = session.get(Patient, row.patient_id)
+        assert patient_row is not None
+        record = patients.open_patient(session, keyring, user, patient_row.uuid, action=action)
+        attach_key(row, patients.data_key(keyring, patient_row))
+        conversation = load_conversation(session, keyring, patient_row, row.id)
+        return AssessmentView(
+            row.uuid, record, row.instrument, row.instrument_version, row.rule_set,
+            row.rule_set_version, row.total, row.zone, row.level,
+            tuple(json.loads(row.flags)), tuple(json.loads(row.pathways)), row.follow_up_weeks,
+            row.setting, row.created_at, row.answers, row.context, conversation)
+
+
+def _assessment(session: Session, assessment_uuid: str) -> Assessment:
+    row = session.scalar(select(Assessment).where(Assessment.uuid == str(assessment_uuid)))
+    if row is None:
+        raise patients.PatientError("not_found")
+    return row
+
+
+# ------------------------------------------------------------------------------- drafts
+
+
+def save_draft(db: Database, keyring: KeyRing, user: Any, patient_uuid: str,
+               instrument_id: str, answers: Mapping[str, Any]) -> None:
+    """Keep answers in progress (sealed, per user, patient and instrument)."""
+    with db.write() as session:
+        record = patients.open_patient(session, keyring, user, patient_uuid, action="draft_save")
+        patient_row = session.get(Patient, record.id)
+        assert patient_row is not None
+        draft = session.scalar(select(Draft).where(Draft.staff_id == user.id,
+                                                   Draft.patient_id == record.id,
+                                                   Draft.instrument == instrument_id))
+        if draft is None:
+            draft = Draft(uuid=new_uuid(), staff_id=user.id, patient_id=record.id,
+                          instrument=instrument_id)
+            session.add(draft)
+        attach_key(draft, patients.data_key(keyring, patient_row))
+        draft.answers = dict(answers)
+        draft.updated_at = utcnow()
+
+
+def load_draft(session: Session, keyring: KeyRing, user: Any, patient_row: Patient,
+               instrument_id: str) -> dict[str, Any] | None:
+    draft = session.scalar(select(Draft).where(Draft.staff_id == user.id,
+                                               Draft.patient_id == patient_row.id,
+                                               Draft.instrument == instrument_id))
+    if draft is None:
+        return None
+    attach_key(draft, patients.data_key(keyring, patient_row))
+    answers = draft.answers
+    return answers if isinstance(answers, dict) else None
+
+
+def open_drafts(session: Session, user: Any) -> list[tuple[str, str, datetime]]:
+    """(patient uuid, instrument, updated) of the user's drafts, newest first."""
+    rows = session.execute(
+        select(Patient.uuid, Draft.instrument, Draft.updated_at)
+        .join(Patient, Patient.id == Draft.patient_id)
+        .where(Draft.staff_id == user.id).order_by(Draft.updated_at.desc()))
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def history(session: Session, patient_row: Patient) -> list[Assessment]:
+    return list(session.scalars(select(Assessment).where(Assessment.patient_id == patient_row.id)
+                                .order_by(Assessment.created_at)))
+
+

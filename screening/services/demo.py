@@ -1,0 +1,63 @@
+"""Demo units and staff accounts for trying the app (synthetic people only)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..crypto.keys import KeyRing
+from ..database import Database
+from ..models import Staff
+from . import accounts, totp
+from .passwords import Hasher
+
+DEMO_PASSWORD = "Demo-skjema-2026"
+
+UNITS = (
+    ("hjemmetjeneste-nord", "Hjemmetjenesten, nordre distrikt", "home_care"),
+    ("hjemmetjeneste-sor", "Hjemmetjenesten, søndre distrikt", "home_care"),
+    ("legekontor", "Legekontoret", "gp_office"),
+    ("rustjeneste", "Psykisk helse- og rustjenesten", "substance_use_service"),
+)
+STAFF = (
+    ("sykepleier", "Demo Sykepleier", "nurse", ("hjemmetjeneste-nord",)),
+    ("lege", "Demo Lege", "gp", ("legekontor",)),
+    ("ruskonsulent", "Demo Ruskonsulent", "consultant", ("rustjeneste",)),
+    ("analytiker", "Demo Analytiker", "analyst", ()),
+    ("admin", "Demo Administrator", "admin", ()),
+)
+DEMO_USERNAMES = frozenset(username for username, *_ in STAFF)
+
+
+def ensure_demo(db: Database, keyring: KeyRing, hasher: Hasher) -> list[str]:
+    for code, name, kind in UNITS:
+        accounts.ensure_unit(db, code, name, kind)
+    lines = ["Demo accounts (password for all: %s):" % DEMO_PASSWORD]
+    for username, display_name, role, units in STAFF:
+        with db.write() as session:
+            exists = session.scalar(select(Staff.id).where(Staff.username == username))
+        if exists is None:
+            accounts.create_staff(db, keyring, hasher, username=username,
+                                  display_name=display_name, role=role, password=DEMO_PASSWORD,
+                                  unit_codes=units, totp_secret_value=totp.new_secret())
+        secret = _secret(db, keyring, username)
+        lines.append(f"  {username:<13} {role:<11} TOTP key: {secret or '(set up at first login)'}")
+    lines.append("Log in with username, password and a six-digit code: add the TOTP key to an")
+    lines.append("authenticator app, or print a current code with")
+    lines.append("  .venv/bin/flask --app wsgi demo code sykepleier")
+    return lines
+
+
+def _secret(db: Database, keyring: KeyRing, username: str) -> str | None:
+    session = db.read_session()
+    try:
+        staff = session.scalar(select(Staff).where(Staff.username == username))
+        return accounts.totp_secret(keyring, staff) if staff is not None else None
+    finally:
+        session.close()
+
+
+def current_code(db: Database, keyring: KeyRing, username: str) -> str | None:
+    if username not in DEMO_USERNAMES:
+        return None
+    secret = _secret(db, keyring, username)
+    return totp.code_now(secret) if secret else None

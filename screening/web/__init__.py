@@ -1,0 +1,13 @@
+"""Blueprints, one per user task. Nothing imports ``web``."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import admin, assessments, auth, conversations, health, home, lang, patients, worklist
+
+    for module in (health, lang, auth, home, admin, patients, assessments, conversations,
+                   worklist):
+        app.register_blueprint(module.bp)

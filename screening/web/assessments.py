@@ -1,0 +1,173 @@
+"""Screening a patient: the questionnaire (AUDIT, DUDIT) with the medication-and-falls
+checklist, drafts, the result page, the printable patient sheet and the FHIR export."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..core.errors import AnswerError, IncompleteAnswers, UnknownId
+from ..core.scoring import asked_items
+from ..forms.instruments import ScreeningForm, partial_answers, read_answers, read_medication
+from ..services import assessments, patients
+from ..services.conversations import agreed_goal
+from .context import catalogue, database, keyring, older_age, settings
+from ..i18n import current_lang as lang
+from .patient_access import opened_patient
+from .security import roles
+
+bp = Blueprint("assessments", __name__)
+
+QUESTIONNAIRES = ("audit", "dudit")
+MEDICATION = "medication_falls"
+CLINICIANS = ("nurse", "gp", "consultant")
+
+
+def _instrument(instrument_id: str):  # type: ignore[no-untyped-def]
+    if instrument_id not in QUESTIONNAIRES:
+        abort(404)
+    try:
+        return catalogue().instrument(instrument_id)
+    except UnknownId:
+        abort(404)
+
+
+def _default_setting() -> str:
+    return "gp_practice" if g.staff.role == "gp" else "home_care"
+
+
+@bp.route("/patients/<uuid:patient_uuid>/screen/<instrument_id>", methods=["GET", "POST"])
+@roles(*CLINICIANS)
+def screen(patient_uuid, instrument_id: str):  # type: ignore[no-untyped-def]
+    instrument = _instrument(instrument_id)
+    checklist = catalogue().instrument(MEDICATION)
+    form = ScreeningForm()
+    with opened_patient(str(patient_uuid), action="draft_view") as (record, session, row):
+        draft = assessments.load_draft(session, keyring(), g.staff, row, instrument_id)
+    answers: dict = partial_answers(instrument, draft or {})
+    medication_answers: dict = (draft or {}).get("_medication", {}) if draft else {}
+    errors: dict[str, str] = {}
+    summary: list[str] = []
+    if request.method == "GET":
+        form.submission_token.data = secrets.token_urlsafe(32)
+        form.setting.data = (draft or {}).get("_setting") or _default_setting()
+        if draft:
+            flash(_("Your unsaved answers were restored."), "info")
+    elif form.validate_on_submit():
+        answers = read_answers(instrument, request.form)
+        medication, med_errors = read_medication(checklist, request.form)
+        medication_answers = {k: request.form.get(f"med_{k}") for k in
+                              (i.id for i in checklist.items) if request.form.get(f"med_{k}")}
+        for item_id in med_errors:
+            errors[f"med_{item_id}"] = _("Choose yes or no.")
+        if request.form.get("action") == "draft":
+            _save_draft(str(patient_uuid), instrument, answers, medication_answers,
+                        form.setting.data)
+            flash(_("The answers are saved as a draft."), "info")
+            return redirect(url_for("assessments.screen", patient_uuid=patient_uuid,
+                                    instrument_id=instrument_id))
+        if not errors:
+            try:
+                done = assessments.submit(
+                    database(), keyring(), catalogue(), g.staff,
+                    patient_uuid=str(patient_uuid), instrument_id=instrument_id,
+                    answers=answers, setting=form.setting.data or "", medication=medication,
+                    submission_token=form.submission_token.data or "", lang=lang(),
+                    rule_set_id=settings().rule_set)
+                return redirect(url_for("assessments.result", assessment_uuid=done.uuid),
+                                code=303)
+            except IncompleteAnswers as err:
+                for item_id in err.missing:
+                    errors[item_id] = _("Please answer this question.")
+                summary.append(_("%(count)d question(s) are not answered yet.",
+                                 count=len(err.missing)))
+            except AnswerError as err:
+                errors[err.item_id or "_form"] = err.message(lang())
+                summary.append(err.message(lang()))
+            except assessments.AssessmentError:
+                abort(400)
+    else:
+        summary.append(_("Choose where the screening takes place."))
+        answers = read_answers(instrument, request.form)
+    shown_answers = {k: v for k, v in answers.items() if isinstance(v, int)}
+    asked = asked_items(instrument, shown_answers)
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "assessments/screen.html", form=form, record=record, instrument=instrument,
+        checklist=checklist, show_checklist_open=record.age >= older_age(),
+        answers=shown_answers, medication_answers=medication_answers, asked=asked,
+        errors=errors, summary=summary, lang=lang(),
+        skip_rules=json.dumps([{"if_zero": list(r.if_zero), "skip": list(r.skip)}
+                               for r in instrument.skip_rules]),
+    ), status
+
+
+def _save_draft(patient_uuid: str, instrument, answers: dict, medication: dict,  # type: ignore[no-untyped-def]
+                setting: str | None) -> None:
+    data = dict(partial_answers(instrument, answers))
+    data["_medication"] = {k: v for k, v in medication.items() if v in ("0", "1")}
+    if setting in ("home_care", "gp_practice"):
+        data["_setting"] = setting
+    assessments.save_draft(database(), keyring(), g.staff, patient_uuid, instrument.id, data)
+
+
+@bp.post("/patients/<uuid:patient_uuid>/screen/<instrument_id>/draft")
+@roles(*CLINICIANS)
+def autosave(patient_uuid, instrument_id: str) -> Response:  # type: ignore[no-untyped-def]
+    """Called by the form's script on every change (CSRF header), so that an expired
+    session or a lost connection loses nothing."""
+    instrument = _instrument(instrument_id)
+    checklist = catalogue().instrument(MEDICATION)
+    answers = read_answers(instrument, request.form)
+    medication = {i.id: request.form.get(f"med_{i.id}", "") for i in checklist.items}
+    try:
+        _save_draft(str(patient_uuid), instrument, answers, medication,
+                    request.form.get("setting"))
+    except patients.PatientError:
+        abort(404)
+    return Response(status=204)
+
+
+@bp.get("/assessments/<uuid:assessment_uuid>")
+@roles(*CLINICIANS)
+def result(assessment_uuid):  # type: ignore[no-untyped-def]
+    shown = _view(str(assessment_uuid))
+    instrument = catalogue().instrument(shown.instrument)
+    return render_template("assessments/result.html", a=shown, instrument=instrument,
+                           lang=lang())
+
+
+@bp.get("/assessments/<uuid:assessment_uuid>/sheet")
+@roles(*CLINICIANS)
+def sheet(assessment_uuid):  # type: ignore[no-untyped-def]
+    shown = _view(str(assessment_uuid))
+    goal = agreed_goal(shown.conversation.record if shown.conversation else None)
+    return render_template("assessments/sheet.html", a=shown,
+                           instrument=catalogue().instrument(shown.instrument), goal=goal)
+
+
+@bp.get("/assessments/<uuid:assessment_uuid>/fhir.json")
+@roles(*CLINICIANS)
+def fhir_export(assessment_uuid):  # type: ignore[no-untyped-def]
+    from ..core.fhir_response import assessment_bundle
+
+    shown = _view(str(assessment_uuid), action="assessment_export")
+    bundle = assessment_bundle(catalogue().instrument(shown.instrument), shown.uuid,
+                               shown.answers, shown.total, shown.created_at.isoformat(),
+                               shown.context.get("explanation", {}).get("subscores", {}),
+                               fnr=shown.patient.fnr, name=shown.patient.name, lang=lang())
+    response = Response(json.dumps(bundle, ensure_ascii=False, indent=2),
+                        mimetype="application/fhir+json")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{shown.instrument}-{shown.uuid}.fhir.json"')
+    return response
+
+
+def _view(assessment_uuid: str, action: str = "assessment_view"):  # type: ignore[no-untyped-def]
+    try:
+        return assessments.view(database(), keyring(), g.staff, assessment_uuid, action=action)
+    except patients.PatientError:
+        abort(404)

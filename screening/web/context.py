@@ -1,0 +1,45 @@
+"""Access to the app's assembled parts from inside a request."""
+
+from __future__ import annotations
+
+from flask import current_app, g
+from sqlalchemy.orm import Session
+
+from ..core.catalogue import Catalogue
+from ..crypto.keys import KeyRing
+from ..database import Database
+from ..settings import Settings
+
+
+def settings() -> Settings:
+    return current_app.extensions["screening.settings"]  # type: ignore[no-any-return]
+
+
+def database() -> Database:
+    return current_app.extensions["screening.db"]  # type: ignore[no-any-return]
+
+
+def keyring() -> KeyRing:
+    return current_app.extensions["screening.keys"]  # type: ignore[no-any-return]
+
+
+def catalogue() -> Catalogue:
+    return current_app.extensions["screening.catalogue"]  # type: ignore[no-any-return]
+
+
+def db_session() -> Session:
+    """The request's read session, closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = database().read_session()
+    return g.db_session  # type: ignore[no-any-return]
+
+
+def close_db_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def older_age() -> int:
+    """From this age the medication-and-falls checklist is part of the screening."""
+    return catalogue().rule_set(settings().rule_set).older_age

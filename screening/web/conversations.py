@@ -1,0 +1,81 @@
+"""The brief-intervention conversation checklist for one assessment."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+
+from ..forms.conversation import field_values, read_record
+from ..i18n import current_lang
+from ..services import assessments, conversations, patients
+from .context import catalogue, database, keyring
+from .security import roles
+
+bp = Blueprint("conversations", __name__)
+
+
+class ConversationForm(FlaskForm):
+    version = HiddenField()
+
+
+@bp.route("/assessments/<uuid:assessment_uuid>/conversation", methods=["GET", "POST"])
+@roles("nurse", "gp", "consultant")
+def edit(assessment_uuid):  # type: ignore[no-untyped-def]
+    try:
+        shown = assessments.view(database(), keyring(), g.staff, str(assessment_uuid),
+                                 action="conversation_view")
+    except patients.PatientError:
+        abort(404)
+    if shown.instrument != "audit":
+        abort(404)
+    checklist = catalogue().conversation(conversations.CHECKLIST)
+    form = ConversationForm()
+    existing = shown.conversation
+    values = field_values(existing.record if existing else None)
+    problems: dict[str, str] = {}
+    conflict = False
+    if request.method == "GET":
+        form.version.data = str(existing.version) if existing else ""
+        if not existing:
+            weeks = conversations.weeks_for_level(catalogue(), shown.rule_set, shown.instrument,
+                                                  shown.level)
+            if weeks:
+                values["follow_up.date"] = (date.today() + timedelta(weeks=weeks)).isoformat()
+            if shown.pathways:
+                values["follow_up.by"] = shown.pathways[0]
+            values["follow_up.repeat_audit"] = True
+    elif form.validate_on_submit():
+        record = read_record(checklist, request.form)
+        version = form.version.data
+        expected = int(version) if version and version.isdigit() else None
+        try:
+            conversations.save(database(), keyring(), catalogue(), g.staff,
+                               assessment_uuid=shown.uuid, record=record,
+                               expected_version=expected)
+        except conversations.ConversationError as err:
+            values = field_values(record)
+            if err.code == "conflict":
+                conflict = True
+                flash(_("Someone else saved this conversation while you were editing it. "
+                        "Nothing was overwritten: check their version below and save again."),
+                      "error")
+                latest = assessments.view(database(), keyring(), g.staff, shown.uuid,
+                                          action="conversation_view").conversation
+                form.version.data = str(latest.version) if latest else ""
+                values = field_values(latest.record if latest else record)
+            else:
+                for problem in err.problems:
+                    problems[problem.item_id or "_form"] = problem.message(current_lang())
+        else:
+            flash(_("The conversation is saved."), "info")
+            return redirect(url_for("assessments.result", assessment_uuid=shown.uuid), code=303)
+    else:
+        abort(400)
+    status = 409 if conflict else 422 if problems else 200
+    return render_template("conversations/edit.html", a=shown, checklist=checklist, form=form,
+                           values=values, problems=problems, lang=current_lang(),
+                           required=set(checklist.required_items(shown.level or 1))), status

@@ -1,0 +1,133 @@
+"""Finding and registering patients, the patient page, break-the-glass, and the list of
+who has seen the record (the patient's right of access)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..forms.patients import BreakGlassForm, RegisterForm, SearchForm
+from ..models import Staff, Unit
+from ..services import access_log, assessments, care, conversations, patients
+from .charts import trend_svg
+from .context import database, db_session, keyring, older_age
+from .patient_access import opened_patient
+from .security import roles
+
+bp = Blueprint("patients", __name__)
+CLINICIANS = ("nurse", "gp", "consultant")
+
+FNR_MESSAGES = {
+    "invalid_fnr": lambda: _("This is not a valid fødselsnummer or D-number. Check the 11 digits."),
+    "duplicate_fnr": lambda: _("A patient with this fødselsnummer is already registered."),
+    "bad_name": lambda: _("Enter the patient's name (1 to 200 characters)."),
+    "unknown_unit": lambda: _("Choose one of your units."),
+}
+
+
+@bp.route("/patients", methods=["GET", "POST"])
+@roles(*CLINICIANS)
+def find():  # type: ignore[no-untyped-def]
+    form = SearchForm()
+    register_form = None
+    if form.validate_on_submit():
+        fnr = form.fnr.data or ""
+        try:
+            found = patients.find_by_fnr(database(), keyring(), g.staff, fnr)
+        except patients.PatientError as err:
+            form.fnr.errors = [FNR_MESSAGES.get(err.code, FNR_MESSAGES["invalid_fnr"])()]
+        else:
+            if found:
+                return redirect(url_for("patients.page", patient_uuid=found), code=303)
+            flash(_("No patient with this fødselsnummer is registered in your units."), "info")
+            register_form = _register_form()
+            register_form.fnr.data = fnr
+    drafts = assessments.open_drafts(db_session(), g.staff)
+    return render_template("patients/find.html", form=form, register_form=register_form,
+                           drafts=drafts)
+
+
+def _register_form() -> RegisterForm:
+    form = RegisterForm()
+    units = db_session().execute(select(Unit.id, Unit.name).where(
+        Unit.id.in_(g.staff.unit_ids)).order_by(Unit.name)).all()
+    form.unit.choices = [(unit_id, name) for unit_id, name in units]
+    return form
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+@roles(*CLINICIANS)
+def register():  # type: ignore[no-untyped-def]
+    form = _register_form()
+    if not form.unit.choices:
+        flash(_("You are not a member of any unit. Ask an administrator."), "error")
+    if form.validate_on_submit():
+        try:
+            new_uuid = patients.register(database(), keyring(), g.staff,
+                                         fnr=form.fnr.data or "", name=form.name.data or "",
+                                         unit_id=form.unit.data)
+        except patients.PatientError as err:
+            target = form.name if err.code == "bad_name" else form.unit if err.code == "unknown_unit" else form.fnr
+            target.errors = [FNR_MESSAGES.get(err.code, FNR_MESSAGES["invalid_fnr"])()]
+        else:
+            flash(_("The patient is registered."), "info")
+            return redirect(url_for("patients.page", patient_uuid=new_uuid), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("patients/register.html", form=form), status
+
+
+@bp.get("/patients/<uuid:patient_uuid>")
+@roles(*CLINICIANS)
+def page(patient_uuid):  # type: ignore[no-untyped-def]
+    with opened_patient(str(patient_uuid)) as (record, session, row):
+        history = assessments.history(session, row)
+        follow_ups = conversations.follow_ups_of(session, row)
+        unit_names = dict(session.execute(select(Unit.id, Unit.name)).all())
+        talked = {c.assessment_id for c in _conversations(session, row)}
+    audits = [a for a in history if a.instrument == "audit"]
+    chart = trend_svg([(a.created_at, a.total, a.zone) for a in audits],
+                      _("AUDIT totals over time, on the zone bands")) if audits else None
+    return render_template(
+        "patients/page.html", record=record, history=history, chart=chart,
+        follow_ups=follow_ups, unit_names=unit_names, talked=talked,
+        flags_of=lambda a: json.loads(a.flags), pathways_of=lambda a: json.loads(a.pathways),
+        older=record.age >= older_age())
+
+
+def _conversations(session, row):  # type: ignore[no-untyped-def]
+    from ..models import Conversation
+
+    return session.scalars(select(Conversation).where(Conversation.patient_id == row.id)).all()
+
+
+@bp.route("/patients/<uuid:patient_uuid>/break-glass", methods=["GET", "POST"])
+@roles(*CLINICIANS)
+def break_glass(patient_uuid):  # type: ignore[no-untyped-def]
+    form = BreakGlassForm()
+    if form.validate_on_submit():
+        try:
+            care.break_glass(database(), keyring(), g.staff, str(patient_uuid),
+                             form.reason.data or "")
+        except patients.PatientError:
+            abort(404)
+        except ValueError:
+            form.reason.errors = [_("Give a reason of 10 to 500 characters.")]
+        else:
+            flash(_("Emergency access granted for 24 hours. It is logged and will be reviewed."),
+                  "info")
+            return redirect(url_for("patients.page", patient_uuid=patient_uuid), code=303)
+    return render_template("patients/break_glass.html", form=form,
+                           patient_uuid=str(patient_uuid)), (403 if request.method == "GET" else 422)
+
+
+@bp.get("/patients/<uuid:patient_uuid>/access-log")
+@roles(*CLINICIANS)
+def access_history(patient_uuid):  # type: ignore[no-untyped-def]
+    with opened_patient(str(patient_uuid), action="access_report") as (record, session, row):
+        entries = access_log.history(session, keyring(), row.uuid)
+        names = dict(session.execute(select(Staff.id, Staff.display_name)).all())
+    return render_template("patients/access_log.html", record=record, entries=entries,
+                           names=names)

@@ -1,0 +1,112 @@
+"""Names and helpers available in every template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from ..core.pathways import PATHWAYS
+from ..i18n import current_lang
+from .charts import zone_scale_svg
+
+ROLE_NAMES = {
+    "nurse": _l("nurse"),
+    "gp": _l("GP"),
+    "consultant": _l("substance-use consultant"),
+    "analyst": _l("analyst"),
+    "admin": _l("administrator"),
+    "system": _l("system"),
+}
+STATUS_NAMES = {"open": _l("open"), "done": _l("done"), "cancelled": _l("cancelled")}
+MODE_NAMES = {"home_visit": _l("home visit"), "phone": _l("phone"),
+              "consultation": _l("consultation")}
+FLAG_NAMES = {
+    "consumption": _l("Hazardous consumption"),
+    "dependence_signs": _l("Signs of dependence"),
+    "dependence_subscore": _l("Possible dependence"),
+    "harm": _l("Alcohol-related harm"),
+    "past_problem": _l("Past problem"),
+    "audit_c_positive": _l("AUDIT-C positive"),
+    "frequency_only": _l("Points from frequency only"),
+    "lifetime_only": _l("Only earlier problems"),
+}
+ACTION_NAMES = {
+    "patient_register": _l("registered the patient"),
+    "patient_search": _l("searched for the patient"),
+    "patient_view": _l("opened the record"),
+    "patient_erase": _l("erased the record"),
+    "assessment_create": _l("recorded a screening"),
+    "assessment_view": _l("read a screening"),
+    "assessment_export": _l("exported a screening"),
+    "draft_save": _l("saved a draft"),
+    "draft_view": _l("opened a screening form"),
+    "conversation_save": _l("recorded a conversation"),
+    "conversation_view": _l("read a conversation"),
+    "follow_up_update": _l("updated a follow-up"),
+    "break_glass": _l("emergency access"),
+    "access_report": _l("listed who has seen the record"),
+    "access_denied": _l("was refused access"),
+    "undecryptable": _l("a field could not be opened"),
+}
+ZONE_LABELS_NB = ("I Lav risiko", "II Økt risiko", "III Skadelig", "IV Mulig avhengighet")
+ZONE_LABELS_EN = ("I Low risk", "II Increased risk", "III Harmful", "IV Possible dependence")
+SHEET_ZONE_TEXT = {
+    "I": "Det er i sonen med lav risiko. Fortsett gjerne å være forsiktig med alkohol, "
+         "særlig sammen med medisiner.",
+    "II": "Det er i sonen med økt risiko. Å drikke mindre gir lavere risiko for skader, "
+          "fall og sykdom.",
+    "III": "Det tyder på at alkoholen allerede kan skade helsen din. Det er godt å få hjelp "
+           "til å drikke mindre.",
+    "IV": "Det tyder på at du kan ha utviklet avhengighet. Snakk med fastlegen din før du "
+          "slutter brått.",
+}
+GOAL_NB = {"no_change_now": "Ingen endring nå", "reduce": "Drikke mindre",
+           "abstain": "Slutte å drikke alkohol",
+           "abstain_in_situations": "Ikke drikke i bestemte situasjoner"}
+
+
+def pathway_name(pathway_id: str) -> str:
+    info = PATHWAYS.get(pathway_id)
+    name = info.names.get(current_lang()) if info is not None else pathway_id
+    return name[:1].upper() + name[1:]
+
+
+def sheet_goal_text(goal: dict[str, Any]) -> str:
+    parts = [GOAL_NB.get(str(goal.get("type")), "")]
+    if goal.get("units_per_week") is not None:
+        parts.append(f"høyst {goal['units_per_week']} enheter i uken")
+    if goal.get("alcohol_free_days_per_week") is not None:
+        parts.append(f"{goal['alcohol_free_days_per_week']} alkoholfrie dager i uken")
+    if goal.get("start_date"):
+        parts.append(f"fra {goal['start_date']}")
+    return ", ".join(p for p in parts if p) + "."
+
+
+def zone_scale(total: int, lang: str | None = None) -> Markup:
+    lang = lang or current_lang()
+    labels = ZONE_LABELS_NB if lang == "nb" else ZONE_LABELS_EN
+    title = (f"Poengsum {total} av 40 på sonene I–IV" if lang == "nb"
+             else f"Score {total} of 40 on zones I–IV")
+    return zone_scale_svg(total, labels, title)
+
+
+def register_templating(app: Flask) -> None:
+    @app.context_processor
+    def _helpers() -> dict[str, object]:
+        return {
+            "current_locale": lambda: str(get_locale() or "nb"),
+            "role_name": lambda role: str(ROLE_NAMES.get(role, role)),
+            "status_name": lambda s: str(STATUS_NAMES.get(s, s)),
+            "mode_name": lambda m: str(MODE_NAMES.get(m, m)),
+            "flag_name": lambda f: str(FLAG_NAMES.get(f, f)),
+            "action_name": lambda a: str(ACTION_NAMES.get(a, a)),
+            "pathway_name": pathway_name,
+            "pathway_ids": tuple(PATHWAYS),
+            "zone_scale": zone_scale,
+            "sheet_zone_text": lambda z: SHEET_ZONE_TEXT.get(z or "", ""),
+            "sheet_goal_text": sheet_goal_text,
+        }

@@ -1,0 +1,109 @@
+"""Shared fixtures: a fresh database (SQLite file, or a PostgreSQL database when
+``SCREENING_TEST_DATABASE_URL`` is set), fresh random keys, and the app with CSRF on."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from screening import create_app
+from screening.crypto.keys import init_key_file
+from screening.settings import Settings
+
+PG_URL = os.environ.get("SCREENING_TEST_DATABASE_URL", "")
+ON_POSTGRES = bool(PG_URL)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database: {'PostgreSQL ' + make_url(PG_URL).render_as_string() if ON_POSTGRES else 'SQLite'}"
+
+
+def _pg_admin_url(database: str = "postgres") -> str:
+    return make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
+
+
+def _pg_execute(statement: str) -> None:
+    engine = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+
+
+def _migrate(url: str) -> None:
+    from screening import migrate
+
+    migrate.upgrade(Settings(env="test", database_url=url))
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated to head once per session; tests get copies of it."""
+    if ON_POSTGRES:
+        name = f"tmpl_{uuid.uuid4().hex[:12]}"
+        _pg_execute(f'CREATE DATABASE "{name}"')
+        _migrate(_pg_admin_url(name))
+        yield name
+        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+        _migrate(f"sqlite:///{path}")
+        yield str(path)
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
+    if ON_POSTGRES:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        _pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+        yield _pg_admin_url(name)
+        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        target = tmp_path / "db" / "screening.sqlite3"
+        target.parent.mkdir()
+        shutil.copyfile(template_database, target)
+        yield f"sqlite:///{target}"
+
+
+@pytest.fixture
+def instance_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "instance"
+    folder.mkdir(mode=0o700)
+    init_key_file(folder / "keys.json")
+    return folder
+
+
+@pytest.fixture
+def settings(instance_dir: Path, database_url: str) -> Settings:
+    # Cheap password hashing in tests only.
+    return Settings(env="test", instance_dir=instance_dir, database_url=database_url,
+                    argon2_time_cost=1, argon2_memory_kib=8)
+
+
+@pytest.fixture
+def app(settings: Settings):  # type: ignore[no-untyped-def]
+    application = create_app(settings)
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["screening.db"].dispose()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
