@@ -21,7 +21,7 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	touch $@
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d screening/translations
+	$(BIN)/pybabel compile -d screening/translations >/dev/null
 
 install: $(VENV)/.installed translations
 

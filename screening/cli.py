@@ -31,7 +31,7 @@ ACCOUNT_MESSAGES = {
 }
 
 
-def _ext(name: str):  # type: ignore[no-untyped-def]
+def _ext(name: str):
     return current_app.extensions[f"screening.{name}"]
 
 

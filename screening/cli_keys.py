@@ -22,7 +22,7 @@ def _settings() -> Settings:
         raise click.ClickException(str(err)) from None
 
 
-def _load_app():  # type: ignore[no-untyped-def]
+def _load_app():
     info = click.get_current_context().ensure_object(ScriptInfo)
     try:
         return info.load_app()
@@ -52,7 +52,7 @@ def init(if_missing: bool) -> None:
     click.echo("Keep a copy in escrow: without this file, all sealed data is lost.")
 
 
-def load_or_fail(path):  # type: ignore[no-untyped-def]
+def load_or_fail(path):
     try:
         return load_key_file(path)
     except KeyFileError as err:

@@ -71,8 +71,9 @@ def assemble(settings: Settings | None = None) -> Flask:
     app.extensions["screening.keys"] = keyring
     app.extensions["screening.catalogue"] = catalogue
     app.extensions["screening.db"] = database
-    app.extensions["screening.hasher"] = Hasher(settings.argon2_time_cost,
-                                                settings.argon2_memory_kib)
+    app.extensions["screening.hasher"] = Hasher(
+        settings.argon2_time_cost, settings.argon2_memory_kib
+    )
 
     _configure_logging(settings)
     csrf.init_app(app)
@@ -81,7 +82,6 @@ def assemble(settings: Settings | None = None) -> Flask:
     from .web import register_blueprints
     from .web.errors import register_error_handlers
     from .web.security import register_security
-
     from .web.templating import register_templating
 
     register_security(app)
@@ -114,7 +114,9 @@ def _check_database(database: Database, settings: Settings) -> None:
             raise StartupError("SCREENING_DATABASE_URL: an in-memory SQLite database is not usable")
         parent = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
-            raise StartupError(f"SCREENING_DATABASE_URL: folder {parent} is missing or not writable")
+            raise StartupError(
+                f"SCREENING_DATABASE_URL: folder {parent} is missing or not writable"
+            )
         return
     try:
         database.ping()

@@ -23,7 +23,8 @@ ON_POSTGRES = bool(PG_URL)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"database: {'PostgreSQL ' + make_url(PG_URL).render_as_string() if ON_POSTGRES else 'SQLite'}"
+    where = "PostgreSQL " + make_url(PG_URL).render_as_string() if ON_POSTGRES else "SQLite"
+    return f"database: {where}"
 
 
 def _pg_admin_url(database: str = "postgres") -> str:
@@ -83,8 +84,13 @@ def instance_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(instance_dir: Path, database_url: str) -> Settings:
     # Cheap password hashing in tests only.
-    return Settings(env="test", instance_dir=instance_dir, database_url=database_url,
-                    argon2_time_cost=1, argon2_memory_kib=8)
+    return Settings(
+        env="test",
+        instance_dir=instance_dir,
+        database_url=database_url,
+        argon2_time_cost=1,
+        argon2_memory_kib=8,
+    )
 
 
 @pytest.fixture

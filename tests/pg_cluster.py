@@ -71,24 +71,71 @@ def cluster() -> Iterator[str]:
     demote = _as_postgres()
     started = False
     try:
-        subprocess.run([os.path.join(bindir, "initdb"), "-D", data, "-U", USER, "-A", "trust",
-                        "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
-                       check=True, stdout=subprocess.DEVNULL, **demote)  # type: ignore[arg-type]
-        options = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={folder}"
-                   " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-                   " -c max_connections=200")
-        subprocess.run([os.path.join(bindir, "pg_ctl"), "-D", data, "-l",
-                        os.path.join(folder, "log"), "-o", options, "-w", "-t", "60", "start"],
-                       check=True, stdout=subprocess.DEVNULL, **demote)  # type: ignore[arg-type]
+        subprocess.run(
+            [
+                os.path.join(bindir, "initdb"),
+                "-D",
+                data,
+                "-U",
+                USER,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            **demote,
+        )  # type: ignore[arg-type]
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={folder}"
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            " -c max_connections=200"
+        )
+        subprocess.run(
+            [
+                os.path.join(bindir, "pg_ctl"),
+                "-D",
+                data,
+                "-l",
+                os.path.join(folder, "log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            **demote,
+        )  # type: ignore[arg-type]
         started = True
-        subprocess.run([os.path.join(bindir, "createdb"), "-h", "127.0.0.1", "-p", str(port),
-                        "-U", USER, "screening"], check=True, **demote)  # type: ignore[arg-type]
+        subprocess.run(
+            [
+                os.path.join(bindir, "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                USER,
+                "screening",
+            ],
+            check=True,
+            **demote,
+        )  # type: ignore[arg-type]
         yield f"postgresql+psycopg://{USER}@127.0.0.1:{port}/screening"
     finally:
         if started:
-            subprocess.run([os.path.join(bindir, "pg_ctl"), "-D", data, "-m", "immediate",
-                            "-w", "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           **demote)  # type: ignore[arg-type]
+            subprocess.run(
+                [os.path.join(bindir, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                **demote,
+            )  # type: ignore[arg-type]
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -96,7 +143,7 @@ def main(argv: list[str]) -> int:
     if "--" not in argv:
         print("usage: pg_cluster.py -- command ...", file=sys.stderr)
         return 2
-    command = argv[argv.index("--") + 1:]
+    command = argv[argv.index("--") + 1 :]
     with cluster() as url:
         print(f"PostgreSQL test cluster at {url}", flush=True)
         env = dict(os.environ, SCREENING_TEST_DATABASE_URL=url)

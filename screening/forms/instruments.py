@@ -23,8 +23,9 @@ class ScreeningForm(FlaskForm):
     through :func:`read_answers` because they come from instrument data."""
 
     submission_token = HiddenField()
-    setting = RadioField(_l("Where does the screening take place?"), choices=SETTINGS,
-                         validate_choice=True)
+    setting = RadioField(
+        _l("Where does the screening take place?"), choices=SETTINGS, validate_choice=True
+    )
 
 
 def read_answers(instrument: Instrument, form: Mapping[str, str]) -> dict[str, Any]:
@@ -39,12 +40,14 @@ def read_answers(instrument: Instrument, form: Mapping[str, str]) -> dict[str, A
         if len(values) > 1:
             answers[item.id] = values  # several answers to one item: the core rejects it
             continue
-        value = values[0]
+        value = str(values[0])
         answers[item.id] = int(value) if INDEX_RE.match(value) else value
     return answers
 
 
-def read_medication(checklist: Instrument, form: Mapping[str, str]) -> tuple[frozenset[str], dict[str, str]]:
+def read_medication(
+    checklist: Instrument, form: Mapping[str, str]
+) -> tuple[frozenset[str], dict[str, str]]:
     """The checklist items answered yes (option 1; option 0 is no). Values that are neither
     are returned as errors by item id."""
     yes: set[str] = set()
@@ -65,6 +68,10 @@ def partial_answers(instrument: Instrument, raw: Mapping[str, Any]) -> dict[str,
     out: dict[str, int] = {}
     for item in instrument.items:
         value = raw.get(item.id)
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(item.options):
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and 0 <= value < len(item.options)
+        ):
             out[item.id] = value
     return out

@@ -42,7 +42,7 @@ def _key(row: Any) -> bytes:
     key = row.__dict__.get(KEY_ATTRIBUTE)
     if key is None:
         raise Locked(f"{row.__tablename__}: data key not attached")
-    return key  # type: ignore[no-any-return]
+    return key
 
 
 class Sealed:

@@ -51,8 +51,13 @@ def _staff_key(keyring: KeyRing, staff: Staff) -> bytes:
 def totp_secret(keyring: KeyRing, staff: Staff) -> str | None:
     if staff.totp_secret_sealed is None:
         return None
-    return open_sealed(_staff_key(keyring, staff), staff.totp_secret_sealed,
-                       table="staff", column="totp_secret", row_uuid=staff.uuid)
+    return open_sealed(
+        _staff_key(keyring, staff),
+        staff.totp_secret_sealed,
+        table="staff",
+        column="totp_secret",
+        row_uuid=staff.uuid,
+    )
 
 
 def create_staff(
@@ -72,7 +77,11 @@ def create_staff(
     """Create an account. With ``totp_secret_value`` the second factor is enrolled at once
     (demo accounts); otherwise the user enrols at first login."""
     username = username.strip().lower()
-    if not username or len(username) > 64 or not username.replace(".", "").replace("-", "").isalnum():
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace(".", "").replace("-", "").isalnum()
+    ):
         raise AccountError("bad_username")
     if role not in ROLES:
         raise AccountError("bad_role")
@@ -88,14 +97,25 @@ def create_staff(
             if unit is None:
                 raise AccountError("unknown_unit")
             units.append(unit)
-        staff = Staff(username=username, display_name=display_name.strip()[:120], role=role,
-                      hpr_number=hpr_number, password_hash=hasher.hash(password), locale=locale)
+        staff = Staff(
+            username=username,
+            display_name=display_name.strip()[:120],
+            role=role,
+            hpr_number=hpr_number,
+            password_hash=hasher.hash(password),
+            locale=locale,
+        )
         staff.uuid = new_uuid()
         data_key = new_data_key()
         staff.data_key_wrapped = wrap_data_key(keyring, data_key, f"staff:{staff.uuid}")
         if totp_secret_value is not None:
-            staff.totp_secret_sealed = seal(data_key, totp_secret_value, table="staff",
-                                            column="totp_secret", row_uuid=staff.uuid)
+            staff.totp_secret_sealed = seal(
+                data_key,
+                totp_secret_value,
+                table="staff",
+                column="totp_secret",
+                row_uuid=staff.uuid,
+            )
             staff.totp_enrolled = True
         staff.units = units
         session.add(staff)
@@ -122,14 +142,23 @@ def login(
     with db.write() as session:
         staff = session.scalar(select(Staff).where(Staff.username == username))
         by_address = session.scalar(
-            select(func.count()).select_from(LoginAttempt)
-            .where(LoginAttempt.address == address, LoginAttempt.at > window))
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(LoginAttempt.address == address, LoginAttempt.at > window)
+        )
         by_account = 0
         if staff is not None:
-            by_account = session.scalar(
-                select(func.count()).select_from(LoginAttempt)
-                .where(LoginAttempt.staff_id == staff.id, LoginAttempt.at > window)) or 0
-        if (by_address or 0) >= ADDRESS_FAILURES_PER_MINUTE or by_account >= ACCOUNT_FAILURES_PER_MINUTE:
+            by_account = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(LoginAttempt)
+                    .where(LoginAttempt.staff_id == staff.id, LoginAttempt.at > window)
+                )
+                or 0
+            )
+        if (
+            by_address or 0
+        ) >= ADDRESS_FAILURES_PER_MINUTE or by_account >= ACCOUNT_FAILURES_PER_MINUTE:
             session.add(LoginAttempt(staff_id=staff.id if staff else None, address=address, at=now))
             return LoginOutcome("throttled")
         password_ok = hasher.verify(staff.password_hash if staff else None, password)
@@ -151,8 +180,11 @@ def login(
 
 def _start_session(session: Session, staff: Staff, stage: str, now: datetime) -> str:
     token = secrets.token_urlsafe(32)
-    session.add(StaffSession(id=_session_id(token), staff_id=staff.id, stage=stage,
-                             created_at=now, last_seen_at=now))
+    session.add(
+        StaffSession(
+            id=_session_id(token), staff_id=staff.id, stage=stage, created_at=now, last_seen_at=now
+        )
+    )
     return token
 
 
@@ -167,13 +199,19 @@ def pending_secret(db: Database, keyring: KeyRing, staff_id: int) -> str:
         if existing is not None:
             return existing
         secret = totp.new_secret()
-        staff.totp_secret_sealed = seal(_staff_key(keyring, staff), secret, table="staff",
-                                        column="totp_secret", row_uuid=staff.uuid)
+        staff.totp_secret_sealed = seal(
+            _staff_key(keyring, staff),
+            secret,
+            table="staff",
+            column="totp_secret",
+            row_uuid=staff.uuid,
+        )
         return secret
 
 
-def confirm_enrolment(db: Database, keyring: KeyRing, token: str, code: str,
-                      now: datetime | None = None) -> str | None:
+def confirm_enrolment(
+    db: Database, keyring: KeyRing, token: str, code: str, now: datetime | None = None
+) -> str | None:
     """Confirm the pending secret with a code; returns a new full session token, or None."""
     now = now or utcnow()
     with db.write() as session:
@@ -204,8 +242,9 @@ class CurrentUser:
     stage: str
 
 
-def resume(db: Database, token: str, idle: timedelta, absolute: timedelta,
-           now: datetime | None = None) -> CurrentUser | None:
+def resume(
+    db: Database, token: str, idle: timedelta, absolute: timedelta, now: datetime | None = None
+) -> CurrentUser | None:
     """The signed-in user for a session token, or None when the session is unknown, ended,
     idle too long, too old, or its account disabled (the session is then ended)."""
     now = now or utcnow()
@@ -221,23 +260,33 @@ def resume(db: Database, token: str, idle: timedelta, absolute: timedelta,
             session.close()
             end_session(db, token, now)
             return None
-        user = CurrentUser(staff.id, staff.username, staff.display_name, staff.role,
-                           staff.locale, staff.unit_ids, row.stage)
+        user = CurrentUser(
+            staff.id,
+            staff.username,
+            staff.display_name,
+            staff.role,
+            staff.locale,
+            staff.unit_ids,
+            row.stage,
+        )
         stale = now - row.last_seen_at > timedelta(seconds=60)
     finally:
         session.close()
     if stale:
         with db.write() as write:
-            write.execute(update(StaffSession).where(StaffSession.id == sid)
-                          .values(last_seen_at=now))
+            write.execute(
+                update(StaffSession).where(StaffSession.id == sid).values(last_seen_at=now)
+            )
     return user
 
 
 def end_session(db: Database, token: str, now: datetime | None = None) -> None:
     with db.write() as session:
-        session.execute(update(StaffSession)
-                        .where(StaffSession.id == _session_id(token), StaffSession.ended_at.is_(None))
-                        .values(ended_at=now or utcnow()))
+        session.execute(
+            update(StaffSession)
+            .where(StaffSession.id == _session_id(token), StaffSession.ended_at.is_(None))
+            .values(ended_at=now or utcnow())
+        )
 
 
 def set_locale(db: Database, staff_id: int, locale: str) -> None:
@@ -255,9 +304,11 @@ def disable(db: Database, username: str, now: datetime | None = None) -> None:
         if staff is None:
             raise AccountError("unknown_user")
         staff.active = False
-        session.execute(update(StaffSession)
-                        .where(StaffSession.staff_id == staff.id, StaffSession.ended_at.is_(None))
-                        .values(ended_at=now))
+        session.execute(
+            update(StaffSession)
+            .where(StaffSession.staff_id == staff.id, StaffSession.ended_at.is_(None))
+            .values(ended_at=now)
+        )
 
 
 def reset_totp(db: Database, username: str, now: datetime | None = None) -> None:
@@ -269,9 +320,11 @@ def reset_totp(db: Database, username: str, now: datetime | None = None) -> None
             raise AccountError("unknown_user")
         staff.totp_secret_sealed = None
         staff.totp_enrolled = False
-        session.execute(update(StaffSession)
-                        .where(StaffSession.staff_id == staff.id, StaffSession.ended_at.is_(None))
-                        .values(ended_at=now))
+        session.execute(
+            update(StaffSession)
+            .where(StaffSession.staff_id == staff.id, StaffSession.ended_at.is_(None))
+            .values(ended_at=now)
+        )
 
 
 def prune_attempts(db: Database, older_than: timedelta = timedelta(days=1)) -> None:

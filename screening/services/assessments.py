@@ -54,19 +54,47 @@ class Submitted:
     duplicate: bool
 
 
-def submit(db: Database, keyring: KeyRing, catalogue: Catalogue, user: Any, *,
-           patient_uuid: str, instrument_id: str, answers: Mapping[str, int | None],
-           setting: str, medication: frozenset[str], submission_token: str, lang: str = "nb",
-           rule_set_id: str | None = None, now: datetime | None = None) -> Submitted:
+def submit(
+    db: Database,
+    keyring: KeyRing,
+    catalogue: Catalogue,
+    user: Any,
+    *,
+    patient_uuid: str,
+    instrument_id: str,
+    answers: Mapping[str, int | None],
+    setting: str,
+    medication: frozenset[str],
+    submission_token: str,
+    lang: str = "nb",
+    rule_set_id: str | None = None,
+    now: datetime | None = None,
+) -> Submitted:
     """Score and store one assessment. The same submission token stores it once: a double
     click, a resend or concurrent posts return the first one. Raises the core's AnswerError
     for answers that cannot be scored (nothing is stored then)."""
-    if not (20 <= len(submission_token) <= 64) or not submission_token.replace("-", "").replace("_", "").isalnum():
+    if (
+        not (20 <= len(submission_token) <= 64)
+        or not submission_token.replace("-", "").replace("_", "").isalnum()
+    ):
         raise AssessmentError("bad_token")
     score(catalogue.instrument(instrument_id), answers)  # reject bad answers before any write
     try:
-        return _submit(db, keyring, catalogue, user, patient_uuid, instrument_id, answers,
-                       setting, medication, submission_token, lang, rule_set_id, now or utcnow())
+        return _submit(
+            db,
+            keyring,
+            catalogue,
+            user,
+            patient_uuid,
+            instrument_id,
+            answers,
+            setting,
+            medication,
+            submission_token,
+            lang,
+            rule_set_id,
+            now or utcnow(),
+        )
     except IntegrityError:
         # A concurrent post with the same token won the race: return what it stored.
         existing = _by_token(db, submission_token)
@@ -79,63 +107,103 @@ def _by_token(db: Database, token: str) -> Submitted | None:
     session = db.read_session()
     try:
         row = session.execute(
-            select(Assessment.uuid, Patient.uuid).join(Patient, Patient.id == Assessment.patient_id)
-            .where(Assessment.submission_token == token)).first()
+            select(Assessment.uuid, Patient.uuid)
+            .join(Patient, Patient.id == Assessment.patient_id)
+            .where(Assessment.submission_token == token)
+        ).first()
         return Submitted(row[0], row[1], True) if row else None
     finally:
         session.close()
 
 
-def _submit(db: Database, keyring: KeyRing, catalogue: Catalogue, user: Any, patient_uuid: str,
-            instrument_id: str, answers: Mapping[str, int | None], setting: str,
-            medication: frozenset[str], token: str, lang: str, rule_set_id: str | None,
-            now: datetime) -> Submitted:
+def _submit(
+    db: Database,
+    keyring: KeyRing,
+    catalogue: Catalogue,
+    user: Any,
+    patient_uuid: str,
+    instrument_id: str,
+    answers: Mapping[str, int | None],
+    setting: str,
+    medication: frozenset[str],
+    token: str,
+    lang: str,
+    rule_set_id: str | None,
+    now: datetime,
+) -> Submitted:
     with db.write() as session:
         found = session.execute(
-            select(Assessment.uuid, Patient.uuid).join(Patient, Patient.id == Assessment.patient_id)
-            .where(Assessment.submission_token == token)).first()
+            select(Assessment.uuid, Patient.uuid)
+            .join(Patient, Patient.id == Assessment.patient_id)
+            .where(Assessment.submission_token == token)
+        ).first()
         if found is not None:
             if found[1] != patient_uuid:
                 raise AssessmentError("bad_token")
             return Submitted(found[0], found[1], True)
-        record = patients.open_patient(session, keyring, user, patient_uuid,
-                                       action="assessment_create")
-        facts = PatientFacts(sex=record.sex, age=record.age, setting=setting,
-                             medication=medication)
+        record = patients.open_patient(
+            session, keyring, user, patient_uuid, action="assessment_create"
+        )
+        facts = PatientFacts(sex=record.sex, age=record.age, setting=setting, medication=medication)
         evaluation = evaluate(catalogue, instrument_id, answers, facts, rule_set_id)
         instrument = catalogue.instrument(instrument_id)
         patient_row = session.get(Patient, record.id)
         assert patient_row is not None
         key = patients.data_key(keyring, patient_row)
-        fact = ReportFact(month=now.strftime("%Y-%m"), age_band=age_band(record.age),
-                          sex=record.sex, unit_id=record.unit_id, setting=setting,
-                          instrument=instrument_id,
-                          zone=evaluation.zone.id if evaluation.zone else None,
-                          level=evaluation.level, positive=evaluation.positive,
-                          follow_up="none")
+        fact = ReportFact(
+            month=now.strftime("%Y-%m"),
+            age_band=age_band(record.age),
+            sex=record.sex,
+            unit_id=record.unit_id,
+            setting=setting,
+            instrument=instrument_id,
+            zone=evaluation.zone.id if evaluation.zone else None,
+            level=evaluation.level,
+            positive=evaluation.positive,
+            follow_up="none",
+        )
         for pathway in evaluation.pathways:
             setattr(fact, f"pw_{pathway.id}", True)
         session.add(fact)
         session.flush()
         row = Assessment(
-            uuid=new_uuid(), patient_id=record.id, fact_id=fact.id, submission_token=token,
-            instrument=instrument_id, instrument_version=str(evaluation.instrument_version),
+            uuid=new_uuid(),
+            patient_id=record.id,
+            fact_id=fact.id,
+            submission_token=token,
+            instrument=instrument_id,
+            instrument_version=str(evaluation.instrument_version),
             item_text_version=_text_version(instrument, lang),
-            rule_set=evaluation.rule_set_id, rule_set_version=str(evaluation.rule_set_version),
-            total=evaluation.total, zone=fact.zone, level=evaluation.level,
+            rule_set=evaluation.rule_set_id,
+            rule_set_version=str(evaluation.rule_set_version),
+            total=evaluation.total,
+            zone=fact.zone,
+            level=evaluation.level,
             flags=json.dumps([f.id for f in evaluation.flags]),
             pathways=json.dumps([p.id for p in evaluation.pathways]),
-            follow_up_weeks=evaluation.follow_up_weeks, setting=setting,
-            unit_id=record.unit_id, created_by=user.id, created_at=now)
+            follow_up_weeks=evaluation.follow_up_weeks,
+            setting=setting,
+            unit_id=record.unit_id,
+            created_by=user.id,
+            created_at=now,
+        )
         attach_key(row, key)
         row.answers = evaluation.answers
-        row.context = {"age": record.age, "sex": record.sex, "setting": setting,
-                       "medication": sorted(medication),
-                       "explanation": explanation(evaluation)}
+        row.context = {
+            "age": record.age,
+            "sex": record.sex,
+            "setting": setting,
+            "medication": sorted(medication),
+            "explanation": explanation(evaluation),
+        }
         session.add(row)
-        session.execute(delete(Draft).where(Draft.staff_id == user.id,
-                                            Draft.patient_id == record.id,
-                                            Draft.instrument == instrument_id))
+        session.execute(
+            delete(Draft).where(
+                Draft.staff_id == user.id,
+                Draft.patient_id == record.id,
+                Draft.instrument == instrument_id,
+            )
+        )
         session.flush()
         return Submitted(row.uuid, patient_uuid, False)
 
@@ -158,12 +226,19 @@ def explanation(evaluation: Evaluation) -> dict[str, Any]:
     return {
         "subscores": dict(evaluation.subscores),
         "level_name": both(evaluation.level_name) if evaluation.level_name else None,
-        "level_steps": [{"rule": s.rule, "before": s.before, "after": s.after,
-                         "reason": both(s.reason)} for s in evaluation.level_steps],
+        "level_steps": [
+            {"rule": s.rule, "before": s.before, "after": s.after, "reason": both(s.reason)}
+            for s in evaluation.level_steps
+        ],
         "flags": [{"id": f.id, "reason": both(f.reason)} for f in evaluation.flags],
         "pathways": [{"id": p.id, "reason": both(p.reason)} for p in evaluation.pathways],
-        "follow_up": None if follow_up is None else {
-            "weeks": follow_up.weeks, "months": follow_up.months, "reason": both(follow_up.reason)},
+        "follow_up": None
+        if follow_up is None
+        else {
+            "weeks": follow_up.weeks,
+            "months": follow_up.months,
+            "reason": both(follow_up.reason),
+        },
         "positive": evaluation.positive,
         "dependence": evaluation.dependence,
     }
@@ -190,8 +265,9 @@ class AssessmentView:
     conversation: Any  # conversations.ConversationView | None
 
 
-def view(db: Database, keyring: KeyRing, user: Any, assessment_uuid: str,
-         action: str = "assessment_view") -> AssessmentView:
+def view(
+    db: Database, keyring: KeyRing, user: Any, assessment_uuid: str, action: str = "assessment_view"
+) -> AssessmentView:
     """Open one assessment (care relationship checked, the read logged)."""
     from .conversations import load as load_conversation
 
@@ -203,10 +279,24 @@ def view(db: Database, keyring: KeyRing, user: Any, assessment_uuid: str,
         attach_key(row, patients.data_key(keyring, patient_row))
         conversation = load_conversation(session, keyring, patient_row, row.id)
         return AssessmentView(
-            row.uuid, record, row.instrument, row.instrument_version, row.rule_set,
-            row.rule_set_version, row.total, row.zone, row.level,
-            tuple(json.loads(row.flags)), tuple(json.loads(row.pathways)), row.follow_up_weeks,
-            row.setting, row.created_at, row.answers, row.context, conversation)
+            row.uuid,
+            record,
+            row.instrument,
+            row.instrument_version,
+            row.rule_set,
+            row.rule_set_version,
+            row.total,
+            row.zone,
+            row.level,
+            tuple(json.loads(row.flags)),
+            tuple(json.loads(row.pathways)),
+            row.follow_up_weeks,
+            row.setting,
+            row.created_at,
+            row.answers,
+            row.context,
+            conversation,
+        )
 
 
 def _assessment(session: Session, assessment_uuid: str) -> Assessment:
@@ -219,30 +309,46 @@ def _assessment(session: Session, assessment_uuid: str) -> Assessment:
 # ------------------------------------------------------------------------------- drafts
 
 
-def save_draft(db: Database, keyring: KeyRing, user: Any, patient_uuid: str,
-               instrument_id: str, answers: Mapping[str, Any]) -> None:
+def save_draft(
+    db: Database,
+    keyring: KeyRing,
+    user: Any,
+    patient_uuid: str,
+    instrument_id: str,
+    answers: Mapping[str, Any],
+) -> None:
     """Keep answers in progress (sealed, per user, patient and instrument)."""
     with db.write() as session:
         record = patients.open_patient(session, keyring, user, patient_uuid, action="draft_save")
         patient_row = session.get(Patient, record.id)
         assert patient_row is not None
-        draft = session.scalar(select(Draft).where(Draft.staff_id == user.id,
-                                                   Draft.patient_id == record.id,
-                                                   Draft.instrument == instrument_id))
+        draft = session.scalar(
+            select(Draft).where(
+                Draft.staff_id == user.id,
+                Draft.patient_id == record.id,
+                Draft.instrument == instrument_id,
+            )
+        )
         if draft is None:
-            draft = Draft(uuid=new_uuid(), staff_id=user.id, patient_id=record.id,
-                          instrument=instrument_id)
+            draft = Draft(
+                uuid=new_uuid(), staff_id=user.id, patient_id=record.id, instrument=instrument_id
+            )
             session.add(draft)
         attach_key(draft, patients.data_key(keyring, patient_row))
         draft.answers = dict(answers)
         draft.updated_at = utcnow()
 
 
-def load_draft(session: Session, keyring: KeyRing, user: Any, patient_row: Patient,
-               instrument_id: str) -> dict[str, Any] | None:
-    draft = session.scalar(select(Draft).where(Draft.staff_id == user.id,
-                                               Draft.patient_id == patient_row.id,
-                                               Draft.instrument == instrument_id))
+def load_draft(
+    session: Session, keyring: KeyRing, user: Any, patient_row: Patient, instrument_id: str
+) -> dict[str, Any] | None:
+    draft = session.scalar(
+        select(Draft).where(
+            Draft.staff_id == user.id,
+            Draft.patient_id == patient_row.id,
+            Draft.instrument == instrument_id,
+        )
+    )
     if draft is None:
         return None
     attach_key(draft, patients.data_key(keyring, patient_row))
@@ -255,12 +361,17 @@ def open_drafts(session: Session, user: Any) -> list[tuple[str, str, datetime]]:
     rows = session.execute(
         select(Patient.uuid, Draft.instrument, Draft.updated_at)
         .join(Patient, Patient.id == Draft.patient_id)
-        .where(Draft.staff_id == user.id).order_by(Draft.updated_at.desc()))
+        .where(Draft.staff_id == user.id)
+        .order_by(Draft.updated_at.desc())
+    )
     return [(r[0], r[1], r[2]) for r in rows]
 
 
 def history(session: Session, patient_row: Patient) -> list[Assessment]:
-    return list(session.scalars(select(Assessment).where(Assessment.patient_id == patient_row.id)
-                                .order_by(Assessment.created_at)))
-
-
+    return list(
+        session.scalars(
+            select(Assessment)
+            .where(Assessment.patient_id == patient_row.id)
+            .order_by(Assessment.created_at)
+        )
+    )

@@ -33,8 +33,12 @@ PATHWAY_UNIT_KIND = {
     # A nurse cannot refer to specialist care: the GP makes the referral.
     "specialist_referral": "gp_office",
 }
-DEFAULT_MODE = {"elder_care": "home_visit", "gp": "consultation",
-                "substance_use_consultant": "phone", "specialist_referral": "consultation"}
+DEFAULT_MODE = {
+    "elder_care": "home_visit",
+    "gp": "consultation",
+    "substance_use_consultant": "phone",
+    "specialist_referral": "consultation",
+}
 
 
 class ConversationError(ValueError):
@@ -44,8 +48,9 @@ class ConversationError(ValueError):
         self.problems = problems
 
 
-def weeks_for_level(catalogue: Catalogue, rule_set_id: str, instrument_id: str,
-                    level: int | None) -> int | None:
+def weeks_for_level(
+    catalogue: Catalogue, rule_set_id: str, instrument_id: str, level: int | None
+) -> int | None:
     """Follow-up interval of the rule set for an action level (None: no follow-up)."""
     if level is None:
         return None
@@ -69,19 +74,29 @@ class ConversationView:
     updated_at: datetime
 
 
-def load(session: Session, keyring: KeyRing, patient_row: Patient,
-         assessment_id: int) -> ConversationView | None:
+def load(
+    session: Session, keyring: KeyRing, patient_row: Patient, assessment_id: int
+) -> ConversationView | None:
     row = session.scalar(select(Conversation).where(Conversation.assessment_id == assessment_id))
     if row is None:
         return None
     attach_key(row, patients.data_key(keyring, patient_row))
-    return ConversationView(row.uuid, row.version, row.record, row.chosen_level,
-                            row.created_at, row.updated_at)
+    return ConversationView(
+        row.uuid, row.version, row.record, row.chosen_level, row.created_at, row.updated_at
+    )
 
 
-def save(db: Database, keyring: KeyRing, catalogue: Catalogue, user: Any, *,
-         assessment_uuid: str, record: Mapping[str, Any], expected_version: int | None,
-         today: date | None = None) -> str:
+def save(
+    db: Database,
+    keyring: KeyRing,
+    catalogue: Catalogue,
+    user: Any,
+    *,
+    assessment_uuid: str,
+    record: Mapping[str, Any],
+    expected_version: int | None,
+    today: date | None = None,
+) -> str:
     """Check and store the conversation record; on the first save create the follow-up
     tasks for the chosen pathways. ``expected_version`` is the version the form was opened
     with (None for a new record): a different stored version is a conflict, never a silent
@@ -94,8 +109,7 @@ def save(db: Database, keyring: KeyRing, catalogue: Catalogue, user: Any, *,
             raise patients.PatientError("not_found")
         patient_row = session.get(Patient, assessment.patient_id)
         assert patient_row is not None
-        patients.open_patient(session, keyring, user, patient_row.uuid,
-                                            action="conversation_save")
+        patients.open_patient(session, keyring, user, patient_row.uuid, action="conversation_save")
         suggested = assessment.level or 1
         problems = check_conversation(checklist, record, suggested)
         if problems:
@@ -103,22 +117,29 @@ def save(db: Database, keyring: KeyRing, catalogue: Catalogue, user: Any, *,
         chosen = (record.get("override") or {}).get("chosen_level")
         effective = chosen if isinstance(chosen, int) else suggested
         key = patients.data_key(keyring, patient_row)
-        row = session.scalar(select(Conversation)
-                             .where(Conversation.assessment_id == assessment.id))
+        row = session.scalar(
+            select(Conversation).where(Conversation.assessment_id == assessment.id)
+        )
         now = utcnow()
         if row is None:
             if expected_version is not None:
                 raise ConversationError("conflict")
-            row = Conversation(uuid=new_uuid(), assessment_id=assessment.id,
-                               patient_id=patient_row.id, created_by=user.id, created_at=now)
+            row = Conversation(
+                uuid=new_uuid(),
+                assessment_id=assessment.id,
+                patient_id=patient_row.id,
+                created_by=user.id,
+                created_at=now,
+            )
             attach_key(row, key)
             row.record = dict(record)
             row.chosen_level = chosen if isinstance(chosen, int) else None
             row.updated_at = now
             session.add(row)
             session.flush()
-            created = _create_follow_ups(session, catalogue, assessment, patient_row,
-                                         record, effective, today, user)
+            created = _create_follow_ups(
+                session, catalogue, assessment, patient_row, record, effective, today, user
+            )
             fact = session.get(ReportFact, assessment.fact_id)
             if fact is not None:
                 fact.conversation_delivered = True
@@ -140,8 +161,13 @@ def save(db: Database, keyring: KeyRing, catalogue: Catalogue, user: Any, *,
 
 def _unit_for(session: Session, pathway: str, patient_row: Patient, user: Any) -> int | None:
     kind = PATHWAY_UNIT_KIND[pathway]
-    units = session.execute(select(Unit.id).where(Unit.kind == kind, Unit.active.is_(True))
-                            .order_by(Unit.code)).scalars().all()
+    units = (
+        session.execute(
+            select(Unit.id).where(Unit.kind == kind, Unit.active.is_(True)).order_by(Unit.code)
+        )
+        .scalars()
+        .all()
+    )
     if not units:
         return None
     if patient_row.unit_id in units:
@@ -152,9 +178,16 @@ def _unit_for(session: Session, pathway: str, patient_row: Patient, user: Any) -
     return units[0]
 
 
-def _create_follow_ups(session: Session, catalogue: Catalogue, assessment: Assessment,
-                       patient_row: Patient, record: Mapping[str, Any], level: int,
-                       today: date, user: Any) -> int:
+def _create_follow_ups(
+    session: Session,
+    catalogue: Catalogue,
+    assessment: Assessment,
+    patient_row: Patient,
+    record: Mapping[str, Any],
+    level: int,
+    today: date,
+    user: Any,
+) -> int:
     """One task for the follow-up of item 10 (its date, mode and repeat AUDIT), and one per
     referral the patient consented to. Returns how many were created."""
     weeks = weeks_for_level(catalogue, assessment.rule_set, assessment.instrument, level) or 4
@@ -163,21 +196,43 @@ def _create_follow_ups(session: Session, catalogue: Catalogue, assessment: Asses
     by = plan.get("by")
     if isinstance(by, str) and by in PATHWAY_UNIT_KIND:
         due = plan.get("date")
-        due_date = date.fromisoformat(due) if isinstance(due, str) and due else today + timedelta(weeks=weeks)
-        tasks[by] = (due_date, plan.get("mode") or DEFAULT_MODE[by], plan.get("repeat_audit") is True)
+        due_date = (
+            date.fromisoformat(due)
+            if isinstance(due, str) and due
+            else today + timedelta(weeks=weeks)
+        )
+        tasks[by] = (
+            due_date,
+            plan.get("mode") or DEFAULT_MODE[by],
+            plan.get("repeat_audit") is True,
+        )
     for referral in (record.get("referrals") or {}).get("referrals") or []:
         pathway = referral.get("pathway")
-        if referral.get("consent") is True and pathway in PATHWAY_UNIT_KIND and pathway not in tasks:
+        if (
+            referral.get("consent") is True
+            and pathway in PATHWAY_UNIT_KIND
+            and pathway not in tasks
+        ):
             tasks[pathway] = (today + timedelta(weeks=weeks), DEFAULT_MODE[pathway], False)
     created = 0
     for pathway, (due_date, mode, repeat) in tasks.items():
         unit_id = _unit_for(session, pathway, patient_row, user)
         if unit_id is None:
             continue
-        session.add(FollowUp(uuid=new_uuid(), patient_id=patient_row.id,
-                             assessment_id=assessment.id, fact_id=assessment.fact_id,
-                             pathway=pathway, unit_id=unit_id, due_date=due_date, mode=mode,
-                             repeat_audit=repeat, status="open"))
+        session.add(
+            FollowUp(
+                uuid=new_uuid(),
+                patient_id=patient_row.id,
+                assessment_id=assessment.id,
+                fact_id=assessment.fact_id,
+                pathway=pathway,
+                unit_id=unit_id,
+                due_date=due_date,
+                mode=mode,
+                repeat_audit=repeat,
+                status="open",
+            )
+        )
         created += 1
     return created
 
@@ -199,8 +254,9 @@ class Task:
     done_at: datetime | None
 
 
-def worklist(db: Database, keyring: KeyRing, user: Any, today: date | None = None,
-             done_days: int = 30) -> list[Task]:
+def worklist(
+    db: Database, keyring: KeyRing, user: Any, today: date | None = None, done_days: int = 30
+) -> list[Task]:
     """Open follow-ups of the user's units, and those done in the last ``done_days``; each
     patient shown is opened (care relationship checked, the read logged once)."""
     today = today or date.today()
@@ -214,24 +270,40 @@ def worklist(db: Database, keyring: KeyRing, user: Any, today: date | None = Non
             .join(Patient, Patient.id == FollowUp.patient_id)
             .join(Unit, Unit.id == FollowUp.unit_id)
             .where(FollowUp.unit_id.in_(units))
-            .where((FollowUp.status == "open")
-                   | ((FollowUp.status == "done") & (FollowUp.done_at >= since)))
-            .order_by(FollowUp.due_date, FollowUp.id)).all()
+            .where(
+                (FollowUp.status == "open")
+                | ((FollowUp.status == "done") & (FollowUp.done_at >= since))
+            )
+            .order_by(FollowUp.due_date, FollowUp.id)
+        ).all()
         names: dict[int, str] = {}
         tasks = []
         for follow_up, patient_row, unit_name in rows:
             if patient_row.id not in names:
-                record = patients.open_patient(session, keyring, user, patient_row.uuid,
-                                               action="patient_view")
+                record = patients.open_patient(
+                    session, keyring, user, patient_row.uuid, action="patient_view"
+                )
                 names[patient_row.id] = record.name
-            tasks.append(Task(follow_up.uuid, patient_row.uuid, names[patient_row.id],
-                              follow_up.pathway, unit_name, follow_up.due_date, follow_up.mode,
-                              follow_up.repeat_audit, follow_up.status, follow_up.done_at))
+            tasks.append(
+                Task(
+                    follow_up.uuid,
+                    patient_row.uuid,
+                    names[patient_row.id],
+                    follow_up.pathway,
+                    unit_name,
+                    follow_up.due_date,
+                    follow_up.mode,
+                    follow_up.repeat_audit,
+                    follow_up.status,
+                    follow_up.done_at,
+                )
+            )
         return tasks
 
 
-def mark_done(db: Database, keyring: KeyRing, user: Any, follow_up_uuid: str,
-              today: date | None = None) -> tuple[str, bool]:
+def mark_done(
+    db: Database, keyring: KeyRing, user: Any, follow_up_uuid: str, today: date | None = None
+) -> tuple[str, bool]:
     """Mark a follow-up done; returns (patient uuid, repeat AUDIT planned)."""
     today = today or date.today()
     with db.write() as session:
@@ -242,11 +314,16 @@ def mark_done(db: Database, keyring: KeyRing, user: Any, follow_up_uuid: str,
         assert patient_row is not None
         if follow_up.unit_id not in getattr(user, "unit_ids", ()):
             # Only the unit the task is assigned to may close it.
-            access_log.record(session, keyring, Actor(user.id, user.role), "access_denied",
-                              patient_row.uuid, outcome="denied")
+            access_log.record(
+                session,
+                keyring,
+                Actor(user.id, user.role),
+                "access_denied",
+                patient_row.uuid,
+                outcome="denied",
+            )
             raise AccessDenied("follow-up of another unit")
-        patients.open_patient(session, keyring, user, patient_row.uuid,
-                              action="follow_up_update")
+        patients.open_patient(session, keyring, user, patient_row.uuid, action="follow_up_update")
         if follow_up.status == "open":
             follow_up.status = "done"
             follow_up.done_at = utcnow()
@@ -257,14 +334,20 @@ def mark_done(db: Database, keyring: KeyRing, user: Any, follow_up_uuid: str,
 
 
 def _update_fact(session: Session, fact_id: int) -> None:
-    rows = session.execute(select(FollowUp.status, FollowUp.due_date, FollowUp.done_at)
-                           .where(FollowUp.fact_id == fact_id)).all()
+    rows = session.execute(
+        select(FollowUp.status, FollowUp.due_date, FollowUp.done_at).where(
+            FollowUp.fact_id == fact_id
+        )
+    ).all()
     if not rows:
         return
     if any(status == "open" for status, _, _ in rows):
         state = "pending"
-    elif all(done_at is not None and done_at.date() <= due for status, due, done_at in rows
-             if status == "done"):
+    elif all(
+        done_at is not None and done_at.date() <= due
+        for status, due, done_at in rows
+        if status == "done"
+    ):
         state = "on_time"
     else:
         state = "late"
@@ -272,8 +355,13 @@ def _update_fact(session: Session, fact_id: int) -> None:
 
 
 def follow_ups_of(session: Session, patient_row: Patient) -> list[FollowUp]:
-    return list(session.scalars(select(FollowUp).where(FollowUp.patient_id == patient_row.id)
-                                .order_by(FollowUp.due_date)))
+    return list(
+        session.scalars(
+            select(FollowUp)
+            .where(FollowUp.patient_id == patient_row.id)
+            .order_by(FollowUp.due_date)
+        )
+    )
 
 
 def agreed_goal(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -281,4 +369,3 @@ def agreed_goal(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
         return None
     goal = record.get("goal")
     return dict(goal) if isinstance(goal, Mapping) and goal else None
-

@@ -10,7 +10,8 @@ from ..models import Staff
 from . import accounts, totp
 from .passwords import Hasher
 
-DEMO_PASSWORD = "Demo-skjema-2026"
+# A published demo password: demo commands are refused in production.
+DEMO_PASSWORD = "Demo-skjema-2026"  # noqa: S105
 
 UNITS = (
     ("hjemmetjeneste-nord", "Hjemmetjenesten, nordre distrikt", "home_care"),
@@ -31,14 +32,22 @@ DEMO_USERNAMES = frozenset(username for username, *_ in STAFF)
 def ensure_demo(db: Database, keyring: KeyRing, hasher: Hasher) -> list[str]:
     for code, name, kind in UNITS:
         accounts.ensure_unit(db, code, name, kind)
-    lines = ["Demo accounts (password for all: %s):" % DEMO_PASSWORD]
+    lines = [f"Demo accounts (password for all: {DEMO_PASSWORD}):"]
     for username, display_name, role, units in STAFF:
         with db.write() as session:
             exists = session.scalar(select(Staff.id).where(Staff.username == username))
         if exists is None:
-            accounts.create_staff(db, keyring, hasher, username=username,
-                                  display_name=display_name, role=role, password=DEMO_PASSWORD,
-                                  unit_codes=units, totp_secret_value=totp.new_secret())
+            accounts.create_staff(
+                db,
+                keyring,
+                hasher,
+                username=username,
+                display_name=display_name,
+                role=role,
+                password=DEMO_PASSWORD,
+                unit_codes=units,
+                totp_secret_value=totp.new_secret(),
+            )
         secret = _secret(db, keyring, username)
         lines.append(f"  {username:<13} {role:<11} TOTP key: {secret or '(set up at first login)'}")
     lines.append("Log in with username, password and a six-digit code: add the TOTP key to an")

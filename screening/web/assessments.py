@@ -12,10 +12,10 @@ from flask_babel import gettext as _
 from ..core.errors import AnswerError, IncompleteAnswers, UnknownId
 from ..core.scoring import asked_items
 from ..forms.instruments import ScreeningForm, partial_answers, read_answers, read_medication
+from ..i18n import current_lang as lang
 from ..services import assessments, patients
 from ..services.conversations import agreed_goal
 from .context import catalogue, database, keyring, older_age, settings
-from ..i18n import current_lang as lang
 from .patient_access import opened_patient
 from .security import roles
 
@@ -26,7 +26,7 @@ MEDICATION = "medication_falls"
 CLINICIANS = ("nurse", "gp", "consultant")
 
 
-def _instrument(instrument_id: str):  # type: ignore[no-untyped-def]
+def _instrument(instrument_id: str):
     if instrument_id not in QUESTIONNAIRES:
         abort(404)
     try:
@@ -41,7 +41,7 @@ def _default_setting() -> str:
 
 @bp.route("/patients/<uuid:patient_uuid>/screen/<instrument_id>", methods=["GET", "POST"])
 @roles(*CLINICIANS)
-def screen(patient_uuid, instrument_id: str):  # type: ignore[no-untyped-def]
+def screen(patient_uuid, instrument_id: str):
     instrument = _instrument(instrument_id)
     checklist = catalogue().instrument(MEDICATION)
     form = ScreeningForm()
@@ -59,31 +59,46 @@ def screen(patient_uuid, instrument_id: str):  # type: ignore[no-untyped-def]
     elif form.validate_on_submit():
         answers = read_answers(instrument, request.form)
         medication, med_errors = read_medication(checklist, request.form)
-        medication_answers = {k: request.form.get(f"med_{k}") for k in
-                              (i.id for i in checklist.items) if request.form.get(f"med_{k}")}
+        medication_answers = {
+            k: request.form.get(f"med_{k}")
+            for k in (i.id for i in checklist.items)
+            if request.form.get(f"med_{k}")
+        }
         for item_id in med_errors:
             errors[f"med_{item_id}"] = _("Choose yes or no.")
         if request.form.get("action") == "draft":
-            _save_draft(str(patient_uuid), instrument, answers, medication_answers,
-                        form.setting.data)
+            _save_draft(
+                str(patient_uuid), instrument, answers, medication_answers, form.setting.data
+            )
             flash(_("The answers are saved as a draft."), "info")
-            return redirect(url_for("assessments.screen", patient_uuid=patient_uuid,
-                                    instrument_id=instrument_id))
+            return redirect(
+                url_for(
+                    "assessments.screen", patient_uuid=patient_uuid, instrument_id=instrument_id
+                )
+            )
         if not errors:
             try:
                 done = assessments.submit(
-                    database(), keyring(), catalogue(), g.staff,
-                    patient_uuid=str(patient_uuid), instrument_id=instrument_id,
-                    answers=answers, setting=form.setting.data or "", medication=medication,
-                    submission_token=form.submission_token.data or "", lang=lang(),
-                    rule_set_id=settings().rule_set)
-                return redirect(url_for("assessments.result", assessment_uuid=done.uuid),
-                                code=303)
+                    database(),
+                    keyring(),
+                    catalogue(),
+                    g.staff,
+                    patient_uuid=str(patient_uuid),
+                    instrument_id=instrument_id,
+                    answers=answers,
+                    setting=form.setting.data or "",
+                    medication=medication,
+                    submission_token=form.submission_token.data or "",
+                    lang=lang(),
+                    rule_set_id=settings().rule_set,
+                )
+                return redirect(url_for("assessments.result", assessment_uuid=done.uuid), code=303)
             except IncompleteAnswers as err:
                 for item_id in err.missing:
                     errors[item_id] = _("Please answer this question.")
-                summary.append(_("%(count)d question(s) are not answered yet.",
-                                 count=len(err.missing)))
+                summary.append(
+                    _("%(count)d question(s) are not answered yet.", count=len(err.missing))
+                )
             except AnswerError as err:
                 errors[err.item_id or "_form"] = err.message(lang())
                 summary.append(err.message(lang()))
@@ -96,18 +111,32 @@ def screen(patient_uuid, instrument_id: str):  # type: ignore[no-untyped-def]
     asked = asked_items(instrument, shown_answers)
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "assessments/screen.html", form=form, record=record, instrument=instrument,
-        checklist=checklist, show_checklist_open=record.age >= older_age(),
-        answers=shown_answers, medication_answers=medication_answers, asked=asked,
-        errors=errors, summary=summary, lang=lang(),
-        skip_rules=json.dumps([{"if_zero": list(r.if_zero), "skip": list(r.skip)}
-                               for r in instrument.skip_rules]),
+        "assessments/screen.html",
+        form=form,
+        record=record,
+        instrument=instrument,
+        checklist=checklist,
+        show_checklist_open=record.age >= older_age(),
+        answers=shown_answers,
+        medication_answers=medication_answers,
+        asked=asked,
+        errors=errors,
+        summary=summary,
+        lang=lang(),
+        skip_rules=json.dumps(
+            [{"if_zero": list(r.if_zero), "skip": list(r.skip)} for r in instrument.skip_rules]
+        ),
     ), status
 
 
-def _save_draft(patient_uuid: str, instrument, answers: dict, medication: dict,  # type: ignore[no-untyped-def]
-                setting: str | None) -> None:
-    data = dict(partial_answers(instrument, answers))
+def _save_draft(
+    patient_uuid: str,
+    instrument,
+    answers: dict,
+    medication: dict,
+    setting: str | None,
+) -> None:
+    data: dict[str, object] = dict(partial_answers(instrument, answers))
     data["_medication"] = {k: v for k, v in medication.items() if v in ("0", "1")}
     if setting in ("home_care", "gp_practice"):
         data["_setting"] = setting
@@ -116,7 +145,7 @@ def _save_draft(patient_uuid: str, instrument, answers: dict, medication: dict, 
 
 @bp.post("/patients/<uuid:patient_uuid>/screen/<instrument_id>/draft")
 @roles(*CLINICIANS)
-def autosave(patient_uuid, instrument_id: str) -> Response:  # type: ignore[no-untyped-def]
+def autosave(patient_uuid, instrument_id: str) -> Response:
     """Called by the form's script on every change (CSRF header), so that an expired
     session or a lost connection loses nothing."""
     instrument = _instrument(instrument_id)
@@ -124,8 +153,7 @@ def autosave(patient_uuid, instrument_id: str) -> Response:  # type: ignore[no-u
     answers = read_answers(instrument, request.form)
     medication = {i.id: request.form.get(f"med_{i.id}", "") for i in checklist.items}
     try:
-        _save_draft(str(patient_uuid), instrument, answers, medication,
-                    request.form.get("setting"))
+        _save_draft(str(patient_uuid), instrument, answers, medication, request.form.get("setting"))
     except patients.PatientError:
         abort(404)
     return Response(status=204)
@@ -133,40 +161,52 @@ def autosave(patient_uuid, instrument_id: str) -> Response:  # type: ignore[no-u
 
 @bp.get("/assessments/<uuid:assessment_uuid>")
 @roles(*CLINICIANS)
-def result(assessment_uuid):  # type: ignore[no-untyped-def]
+def result(assessment_uuid):
     shown = _view(str(assessment_uuid))
     instrument = catalogue().instrument(shown.instrument)
-    return render_template("assessments/result.html", a=shown, instrument=instrument,
-                           lang=lang())
+    return render_template("assessments/result.html", a=shown, instrument=instrument, lang=lang())
 
 
 @bp.get("/assessments/<uuid:assessment_uuid>/sheet")
 @roles(*CLINICIANS)
-def sheet(assessment_uuid):  # type: ignore[no-untyped-def]
+def sheet(assessment_uuid):
     shown = _view(str(assessment_uuid))
     goal = agreed_goal(shown.conversation.record if shown.conversation else None)
-    return render_template("assessments/sheet.html", a=shown,
-                           instrument=catalogue().instrument(shown.instrument), goal=goal)
+    return render_template(
+        "assessments/sheet.html",
+        a=shown,
+        instrument=catalogue().instrument(shown.instrument),
+        goal=goal,
+    )
 
 
 @bp.get("/assessments/<uuid:assessment_uuid>/fhir.json")
 @roles(*CLINICIANS)
-def fhir_export(assessment_uuid):  # type: ignore[no-untyped-def]
+def fhir_export(assessment_uuid):
     from ..core.fhir_response import assessment_bundle
 
     shown = _view(str(assessment_uuid), action="assessment_export")
-    bundle = assessment_bundle(catalogue().instrument(shown.instrument), shown.uuid,
-                               shown.answers, shown.total, shown.created_at.isoformat(),
-                               shown.context.get("explanation", {}).get("subscores", {}),
-                               fnr=shown.patient.fnr, name=shown.patient.name, lang=lang())
-    response = Response(json.dumps(bundle, ensure_ascii=False, indent=2),
-                        mimetype="application/fhir+json")
+    bundle = assessment_bundle(
+        catalogue().instrument(shown.instrument),
+        shown.uuid,
+        shown.answers,
+        shown.total,
+        shown.created_at.isoformat(),
+        shown.context.get("explanation", {}).get("subscores", {}),
+        fnr=shown.patient.fnr,
+        name=shown.patient.name,
+        lang=lang(),
+    )
+    response = Response(
+        json.dumps(bundle, ensure_ascii=False, indent=2), mimetype="application/fhir+json"
+    )
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{shown.instrument}-{shown.uuid}.fhir.json"')
+        f'attachment; filename="{shown.instrument}-{shown.uuid}.fhir.json"'
+    )
     return response
 
 
-def _view(assessment_uuid: str, action: str = "assessment_view"):  # type: ignore[no-untyped-def]
+def _view(assessment_uuid: str, action: str = "assessment_view"):
     try:
         return assessments.view(database(), keyring(), g.staff, assessment_uuid, action=action)
     except patients.PatientError:

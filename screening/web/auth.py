@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -16,7 +26,7 @@ bp = Blueprint("auth", __name__)
 
 
 def _hasher() -> Hasher:
-    return current_app.extensions["screening.hasher"]  # type: ignore[no-any-return]
+    return current_app.extensions["screening.hasher"]
 
 
 def _start(token: str) -> None:
@@ -40,9 +50,13 @@ def login() -> str | Response:
             flash(_("Your session has ended. Please log in again."), "info")
     if form.validate_on_submit():
         outcome = accounts.login(
-            database(), keyring(), _hasher(),
-            username=form.username.data or "", password=form.password.data or "",
-            code=form.code.data or "", address=request.remote_addr or "unknown",
+            database(),
+            keyring(),
+            _hasher(),
+            username=form.username.data or "",
+            password=form.password.data or "",
+            code=form.code.data or "",
+            address=request.remote_addr or "unknown",
         )
         if outcome.status == "throttled":
             flash(_("Too many failed attempts. Wait a minute and try again."), "error")

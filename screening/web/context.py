@@ -12,26 +12,26 @@ from ..settings import Settings
 
 
 def settings() -> Settings:
-    return current_app.extensions["screening.settings"]  # type: ignore[no-any-return]
+    return current_app.extensions["screening.settings"]
 
 
 def database() -> Database:
-    return current_app.extensions["screening.db"]  # type: ignore[no-any-return]
+    return current_app.extensions["screening.db"]
 
 
 def keyring() -> KeyRing:
-    return current_app.extensions["screening.keys"]  # type: ignore[no-any-return]
+    return current_app.extensions["screening.keys"]
 
 
 def catalogue() -> Catalogue:
-    return current_app.extensions["screening.catalogue"]  # type: ignore[no-any-return]
+    return current_app.extensions["screening.catalogue"]
 
 
 def db_session() -> Session:
     """The request's read session, closed at teardown."""
     if "db_session" not in g:
         g.db_session = database().read_session()
-    return g.db_session  # type: ignore[no-any-return]
+    return g.db_session
 
 
 def close_db_session(_exc: BaseException | None = None) -> None:

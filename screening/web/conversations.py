@@ -24,10 +24,11 @@ class ConversationForm(FlaskForm):
 
 @bp.route("/assessments/<uuid:assessment_uuid>/conversation", methods=["GET", "POST"])
 @roles("nurse", "gp", "consultant")
-def edit(assessment_uuid):  # type: ignore[no-untyped-def]
+def edit(assessment_uuid):
     try:
-        shown = assessments.view(database(), keyring(), g.staff, str(assessment_uuid),
-                                 action="conversation_view")
+        shown = assessments.view(
+            database(), keyring(), g.staff, str(assessment_uuid), action="conversation_view"
+        )
     except patients.PatientError:
         abort(404)
     if shown.instrument != "audit":
@@ -41,8 +42,9 @@ def edit(assessment_uuid):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         form.version.data = str(existing.version) if existing else ""
         if not existing:
-            weeks = conversations.weeks_for_level(catalogue(), shown.rule_set, shown.instrument,
-                                                  shown.level)
+            weeks = conversations.weeks_for_level(
+                catalogue(), shown.rule_set, shown.instrument, shown.level
+            )
             if weeks:
                 values["follow_up.date"] = (date.today() + timedelta(weeks=weeks)).isoformat()
             if shown.pathways:
@@ -53,18 +55,29 @@ def edit(assessment_uuid):  # type: ignore[no-untyped-def]
         version = form.version.data
         expected = int(version) if version and version.isdigit() else None
         try:
-            conversations.save(database(), keyring(), catalogue(), g.staff,
-                               assessment_uuid=shown.uuid, record=record,
-                               expected_version=expected)
+            conversations.save(
+                database(),
+                keyring(),
+                catalogue(),
+                g.staff,
+                assessment_uuid=shown.uuid,
+                record=record,
+                expected_version=expected,
+            )
         except conversations.ConversationError as err:
             values = field_values(record)
             if err.code == "conflict":
                 conflict = True
-                flash(_("Someone else saved this conversation while you were editing it. "
-                        "Nothing was overwritten: check their version below and save again."),
-                      "error")
-                latest = assessments.view(database(), keyring(), g.staff, shown.uuid,
-                                          action="conversation_view").conversation
+                flash(
+                    _(
+                        "Someone else saved this conversation while you were editing it. "
+                        "Nothing was overwritten: check their version below and save again."
+                    ),
+                    "error",
+                )
+                latest = assessments.view(
+                    database(), keyring(), g.staff, shown.uuid, action="conversation_view"
+                ).conversation
                 form.version.data = str(latest.version) if latest else ""
                 values = field_values(latest.record if latest else record)
             else:
@@ -76,6 +89,13 @@ def edit(assessment_uuid):  # type: ignore[no-untyped-def]
     else:
         abort(400)
     status = 409 if conflict else 422 if problems else 200
-    return render_template("conversations/edit.html", a=shown, checklist=checklist, form=form,
-                           values=values, problems=problems, lang=current_lang(),
-                           required=set(checklist.required_items(shown.level or 1))), status
+    return render_template(
+        "conversations/edit.html",
+        a=shown,
+        checklist=checklist,
+        form=form,
+        values=values,
+        problems=problems,
+        lang=current_lang(),
+        required=set(checklist.required_items(shown.level or 1)),
+    ), status

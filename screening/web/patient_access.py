@@ -24,12 +24,13 @@ class NeedsBreakGlass(Exception):
 
 
 @contextmanager
-def opened_patient(patient_uuid: str, action: str = "patient_view") -> Iterator[tuple[Any, Any, Patient]]:
+def opened_patient(
+    patient_uuid: str, action: str = "patient_view"
+) -> Iterator[tuple[Any, Any, Patient]]:
     """Yield (record, session, patient row) inside one write transaction."""
     try:
         with database().write() as session:
-            record = patients.open_patient(session, keyring(), g.staff, patient_uuid,
-                                           action=action)
+            record = patients.open_patient(session, keyring(), g.staff, patient_uuid, action=action)
             row = session.get(Patient, record.id)
             assert row is not None
             yield record, session, row

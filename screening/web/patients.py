@@ -30,7 +30,7 @@ FNR_MESSAGES = {
 
 @bp.route("/patients", methods=["GET", "POST"])
 @roles(*CLINICIANS)
-def find():  # type: ignore[no-untyped-def]
+def find():
     form = SearchForm()
     register_form = None
     if form.validate_on_submit():
@@ -46,31 +46,48 @@ def find():  # type: ignore[no-untyped-def]
             register_form = _register_form()
             register_form.fnr.data = fnr
     drafts = assessments.open_drafts(db_session(), g.staff)
-    return render_template("patients/find.html", form=form, register_form=register_form,
-                           drafts=drafts)
+    return render_template(
+        "patients/find.html", form=form, register_form=register_form, drafts=drafts
+    )
 
 
 def _register_form() -> RegisterForm:
     form = RegisterForm()
-    units = db_session().execute(select(Unit.id, Unit.name).where(
-        Unit.id.in_(g.staff.unit_ids)).order_by(Unit.name)).all()
+    units = (
+        db_session()
+        .execute(
+            select(Unit.id, Unit.name).where(Unit.id.in_(g.staff.unit_ids)).order_by(Unit.name)
+        )
+        .all()
+    )
     form.unit.choices = [(unit_id, name) for unit_id, name in units]
     return form
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
 @roles(*CLINICIANS)
-def register():  # type: ignore[no-untyped-def]
+def register():
     form = _register_form()
     if not form.unit.choices:
         flash(_("You are not a member of any unit. Ask an administrator."), "error")
     if form.validate_on_submit():
         try:
-            new_uuid = patients.register(database(), keyring(), g.staff,
-                                         fnr=form.fnr.data or "", name=form.name.data or "",
-                                         unit_id=form.unit.data)
+            new_uuid = patients.register(
+                database(),
+                keyring(),
+                g.staff,
+                fnr=form.fnr.data or "",
+                name=form.name.data or "",
+                unit_id=form.unit.data,
+            )
         except patients.PatientError as err:
-            target = form.name if err.code == "bad_name" else form.unit if err.code == "unknown_unit" else form.fnr
+            target = (
+                form.name
+                if err.code == "bad_name"
+                else form.unit
+                if err.code == "unknown_unit"
+                else form.fnr
+            )
             target.errors = [FNR_MESSAGES.get(err.code, FNR_MESSAGES["invalid_fnr"])()]
         else:
             flash(_("The patient is registered."), "info")
@@ -81,23 +98,36 @@ def register():  # type: ignore[no-untyped-def]
 
 @bp.get("/patients/<uuid:patient_uuid>")
 @roles(*CLINICIANS)
-def page(patient_uuid):  # type: ignore[no-untyped-def]
+def page(patient_uuid):
     with opened_patient(str(patient_uuid)) as (record, session, row):
         history = assessments.history(session, row)
         follow_ups = conversations.follow_ups_of(session, row)
         unit_names = dict(session.execute(select(Unit.id, Unit.name)).all())
         talked = {c.assessment_id for c in _conversations(session, row)}
     audits = [a for a in history if a.instrument == "audit"]
-    chart = trend_svg([(a.created_at, a.total, a.zone) for a in audits],
-                      _("AUDIT totals over time, on the zone bands")) if audits else None
+    chart = (
+        trend_svg(
+            [(a.created_at, a.total, a.zone) for a in audits],
+            _("AUDIT totals over time, on the zone bands"),
+        )
+        if audits
+        else None
+    )
     return render_template(
-        "patients/page.html", record=record, history=history, chart=chart,
-        follow_ups=follow_ups, unit_names=unit_names, talked=talked,
-        flags_of=lambda a: json.loads(a.flags), pathways_of=lambda a: json.loads(a.pathways),
-        older=record.age >= older_age())
+        "patients/page.html",
+        record=record,
+        history=history,
+        chart=chart,
+        follow_ups=follow_ups,
+        unit_names=unit_names,
+        talked=talked,
+        flags_of=lambda a: json.loads(a.flags),
+        pathways_of=lambda a: json.loads(a.pathways),
+        older=record.age >= older_age(),
+    )
 
 
-def _conversations(session, row):  # type: ignore[no-untyped-def]
+def _conversations(session, row):
     from ..models import Conversation
 
     return session.scalars(select(Conversation).where(Conversation.patient_id == row.id)).all()
@@ -105,29 +135,32 @@ def _conversations(session, row):  # type: ignore[no-untyped-def]
 
 @bp.route("/patients/<uuid:patient_uuid>/break-glass", methods=["GET", "POST"])
 @roles(*CLINICIANS)
-def break_glass(patient_uuid):  # type: ignore[no-untyped-def]
+def break_glass(patient_uuid):
     form = BreakGlassForm()
     if form.validate_on_submit():
         try:
-            care.break_glass(database(), keyring(), g.staff, str(patient_uuid),
-                             form.reason.data or "")
+            care.break_glass(
+                database(), keyring(), g.staff, str(patient_uuid), form.reason.data or ""
+            )
         except patients.PatientError:
             abort(404)
         except ValueError:
             form.reason.errors = [_("Give a reason of 10 to 500 characters.")]
         else:
-            flash(_("Emergency access granted for 24 hours. It is logged and will be reviewed."),
-                  "info")
+            flash(
+                _("Emergency access granted for 24 hours. It is logged and will be reviewed."),
+                "info",
+            )
             return redirect(url_for("patients.page", patient_uuid=patient_uuid), code=303)
-    return render_template("patients/break_glass.html", form=form,
-                           patient_uuid=str(patient_uuid)), (403 if request.method == "GET" else 422)
+    return render_template(
+        "patients/break_glass.html", form=form, patient_uuid=str(patient_uuid)
+    ), (403 if request.method == "GET" else 422)
 
 
 @bp.get("/patients/<uuid:patient_uuid>/access-log")
 @roles(*CLINICIANS)
-def access_history(patient_uuid):  # type: ignore[no-untyped-def]
+def access_history(patient_uuid):
     with opened_patient(str(patient_uuid), action="access_report") as (record, session, row):
         entries = access_log.history(session, keyring(), row.uuid)
         names = dict(session.execute(select(Staff.id, Staff.display_name)).all())
-    return render_template("patients/access_log.html", record=record, entries=entries,
-                           names=names)
+    return render_template("patients/access_log.html", record=record, entries=entries, names=names)

@@ -210,8 +210,8 @@ def _other_value(column: str, value: object, rng: random.Random) -> object:
     if column == "outcome":
         return rng.choice([v for v in ("ok", "denied", "error") if v != value])
     if column == "patient_pseudonym":
-        return rng.choice([None, "%032x" % rng.getrandbits(128)]) if value else "0" * 32
-    return "%064x" % rng.getrandbits(256)  # prev_hash, hash
+        return rng.choice([None, f"{rng.getrandbits(128):032x}"]) if value else "0" * 32
+    return f"{rng.getrandbits(256):064x}"  # prev_hash, hash
 
 
 def edit(conn: Connection, rng: random.Random, size: int) -> tuple[int, str]:

@@ -9,7 +9,15 @@ import pytest
 from sqlalchemy import func, select
 
 from screening.crypto.hashing import pseudonym
-from screening.models import AccessLogEntry, BreakGlass, Membership, Patient, Staff, StaffSession, Unit
+from screening.models import (
+    AccessLogEntry,
+    BreakGlass,
+    Membership,
+    Patient,
+    Staff,
+    StaffSession,
+    Unit,
+)
 from screening.models.base import utcnow
 from screening.services import care
 from screening.services.accounts import resume, set_locale
@@ -70,7 +78,8 @@ def test_nav_link_only_for_administrators(app) -> None:
     assert "/admin/" not in client.get("/").get_data(as_text=True)
 
 
-def test_create_staff_with_clear_messages_and_nothing_stored_on_bad_input(app, admin_client) -> None:
+def test_create_staff_with_clear_messages_and_nothing_stored_on_bad_input(app,
+                                                                          admin_client) -> None:
     units = {code: _scalar(app, select(Unit.id).where(Unit.code == code))
              for code in ("home-a", "sub")}
     good = {"username": "Kari.N", "display_name": "Kari Nordmann", "role": "nurse",
@@ -79,7 +88,8 @@ def test_create_staff_with_clear_messages_and_nothing_stored_on_bad_input(app, a
     bad_cases = [
         ({"password": "short", "confirm": "short"}, "at least 12 characters"),
         ({"password": "password123456", "confirm": "password123456"}, "too common"),
-        ({"password": "Kari.n-sitt-passord", "confirm": "Kari.n-sitt-passord"}, "must not contain the username"),
+        ({"password": "Kari.n-sitt-passord", "confirm": "Kari.n-sitt-passord"},
+         "must not contain the username"),
         ({"confirm": "Noe-helt-annet-123"}, "not the same"),
         ({"username": "kari nordmann"}, "letters a-z"),
         ({"username": ""}, "This field is required"),
@@ -89,7 +99,8 @@ def test_create_staff_with_clear_messages_and_nothing_stored_on_bad_input(app, a
     ]
     staff_before = _scalar(app, select(func.count()).select_from(Staff))
     for change, message in bad_cases:
-        response = post_form(admin_client, "/admin/staff/new", "/admin/staff/new", {**good, **change})
+        response = post_form(admin_client, "/admin/staff/new", "/admin/staff/new",
+                             {**good, **change})
         html = response.get_data(as_text=True)
         assert response.status_code == 200 and message in html, (change, message)
         assert 'class="error"' in html
@@ -208,7 +219,8 @@ def test_break_glass_grants_access_for_at_most_24_hours_and_logs_it(app) -> None
     assert grant.expires_at == now + timedelta(hours=24)
     session = db.read_session()
     patient = session.scalar(select(Patient).where(Patient.uuid == patient_uuid))
-    assert care.grant_for(session, user, patient, now=now + timedelta(hours=23)).purpose == "break_glass"  # type: ignore[union-attr]
+    within = care.grant_for(session, user, patient, now=now + timedelta(hours=23))
+    assert within is not None and within.purpose == "break_glass"
     assert care.grant_for(session, user, patient, now=now + timedelta(hours=24, seconds=1)) is None
     entry = session.scalar(select(AccessLogEntry).order_by(AccessLogEntry.id.desc()))
     stored = session.scalar(select(BreakGlass.reason_sealed))
@@ -259,7 +271,8 @@ def test_break_glass_on_an_unreadable_patient_key_logs_the_failure_and_grants_no
     patient_uuid = make_patient(app)
     with _db(app).write() as session:
         patient = session.scalar(select(Patient).where(Patient.uuid == patient_uuid))
-        patient.data_key_wrapped = patient.data_key_wrapped[:-1] + bytes([patient.data_key_wrapped[-1] ^ 1])
+        wrapped = patient.data_key_wrapped
+        patient.data_key_wrapped = wrapped[:-1] + bytes([wrapped[-1] ^ 1])
     with pytest.raises(care.CareError, match="undecryptable"):
         care.break_glass(_db(app), app.extensions["screening.keys"], User(gp), patient_uuid, REASON)
     assert _scalar(app, select(func.count()).select_from(BreakGlass)) == 0

@@ -8,7 +8,7 @@ import pyotp
 
 from screening.models.base import utcnow
 from screening.services import accounts
-from tests.app.staffing import PASSWORD, login, logged_in_name, make_staff, make_units, next_code
+from tests.app.staffing import PASSWORD, logged_in_name, login, make_staff, make_units, next_code
 from tests.conftest import csrf_from
 
 
@@ -25,8 +25,12 @@ def test_login_with_password_and_code(app, client) -> None:
 
 def test_wrong_password_or_code_refused(app, client) -> None:
     nurse = make_staff(app, "nurse1", "nurse")
-    assert "Feil brukernavn" in login(client, nurse, password="Wrong-password-123").get_data(as_text=True)
-    assert "Feil brukernavn" in login(client, nurse, code="000000" if next_code(nurse.secret) != "000000" else "111111").get_data(as_text=True)
+    assert "Feil brukernavn" in login(client, nurse, password="Wrong-password-123").get_data(
+        as_text=True
+    )
+    assert "Feil brukernavn" in login(
+        client, nurse, code="000000" if next_code(nurse.secret) != "000000" else "111111"
+    ).get_data(as_text=True)
     assert client.get("/").status_code == 302
 
 
@@ -68,9 +72,16 @@ def test_enrolment_at_first_login(app, client) -> None:
     page = client.get("/login/enrol").get_data(as_text=True)
     assert "<svg" in page
     secret = page.split('<code class="secret">')[1].split("<")[0]
-    assert secret == client.get("/login/enrol").get_data(as_text=True).split('<code class="secret">')[1].split("<")[0]
-    response = client.post("/login/enrol", data={"csrf_token": csrf_from(page),
-                                                 "code": pyotp.TOTP(secret).now()})
+    assert (
+        secret
+        == client.get("/login/enrol")
+        .get_data(as_text=True)
+        .split('<code class="secret">')[1]
+        .split("<")[0]
+    )
+    response = client.post(
+        "/login/enrol", data={"csrf_token": csrf_from(page), "code": pyotp.TOTP(secret).now()}
+    )
     assert response.status_code == 302
     assert client.get("/").status_code == 200
 
@@ -78,9 +89,15 @@ def test_enrolment_at_first_login(app, client) -> None:
 def test_idle_and_absolute_timeouts(app) -> None:
     nurse = make_staff(app, "nurse1", "nurse")
     db = app.extensions["screening.db"]
-    outcome = accounts.login(db, app.extensions["screening.keys"], app.extensions["screening.hasher"],
-                             username="nurse1", password=PASSWORD, code=next_code(nurse.secret),
-                             address="127.0.0.1")
+    outcome = accounts.login(
+        db,
+        app.extensions["screening.keys"],
+        app.extensions["screening.hasher"],
+        username="nurse1",
+        password=PASSWORD,
+        code=next_code(nurse.secret),
+        address="127.0.0.1",
+    )
     assert outcome.status == "ok" and outcome.token
     now = utcnow()
     idle, absolute = timedelta(minutes=30), timedelta(hours=12)
@@ -94,16 +111,26 @@ def test_absolute_timeout_despite_activity(app) -> None:
     nurse = make_staff(app, "nurse1", "nurse")
     db = app.extensions["screening.db"]
     start = utcnow()
-    outcome = accounts.login(db, app.extensions["screening.keys"], app.extensions["screening.hasher"],
-                             username="nurse1", password=PASSWORD, code=next_code(nurse.secret),
-                             address="127.0.0.1", now=start)
+    outcome = accounts.login(
+        db,
+        app.extensions["screening.keys"],
+        app.extensions["screening.hasher"],
+        username="nurse1",
+        password=PASSWORD,
+        code=next_code(nurse.secret),
+        address="127.0.0.1",
+        now=start,
+    )
     assert outcome.token
     idle, absolute = timedelta(minutes=30), timedelta(hours=12)
     t = start
     while t < start + timedelta(hours=11, minutes=50):
         t += timedelta(minutes=20)
         assert accounts.resume(db, outcome.token, idle, absolute, t) is not None
-    assert accounts.resume(db, outcome.token, idle, absolute, start + timedelta(hours=12, minutes=1)) is None
+    assert (
+        accounts.resume(db, outcome.token, idle, absolute, start + timedelta(hours=12, minutes=1))
+        is None
+    )
 
 
 def test_disabling_ends_every_session(app) -> None:
@@ -182,8 +209,11 @@ def test_idle_session_ends_in_the_browser(app, client) -> None:
 def test_old_session_ends_even_when_active(app, client) -> None:
     nurse = make_staff(app, "nurse1", "nurse")
     login(client, nurse)
-    _age_sessions(app, created_at=utcnow() - timedelta(hours=12, minutes=1),
-                  last_seen_at=utcnow() - timedelta(minutes=1))
+    _age_sessions(
+        app,
+        created_at=utcnow() - timedelta(hours=12, minutes=1),
+        last_seen_at=utcnow() - timedelta(minutes=1),
+    )
     assert client.get("/").status_code == 302
 
 
@@ -205,17 +235,38 @@ def test_per_address_limit(app) -> None:
     client = app.test_client()
     token = csrf_from(client.get("/login").get_data(as_text=True))
     for i in range(accounts.ADDRESS_FAILURES_PER_MINUTE):
-        response = client.post("/login", environ_base=crowded, data={
-            "csrf_token": token, "username": f"guess{i}", "password": "Wrong-password-123",
-            "code": "123456"})
+        response = client.post(
+            "/login",
+            environ_base=crowded,
+            data={
+                "csrf_token": token,
+                "username": f"guess{i}",
+                "password": "Wrong-password-123",
+                "code": "123456",
+            },
+        )
         assert "Feil brukernavn" in response.get_data(as_text=True)
-    refused = client.post("/login", environ_base=crowded, data={
-        "csrf_token": token, "username": "nurse1", "password": PASSWORD,
-        "code": next_code(nurse.secret)})
+    refused = client.post(
+        "/login",
+        environ_base=crowded,
+        data={
+            "csrf_token": token,
+            "username": "nurse1",
+            "password": PASSWORD,
+            "code": next_code(nurse.secret),
+        },
+    )
     assert refused.status_code == 200 and "For mange" in refused.get_data(as_text=True)
     elsewhere = app.test_client()
     token = csrf_from(elsewhere.get("/login").get_data(as_text=True))
-    accepted = elsewhere.post("/login", environ_base=calm, data={
-        "csrf_token": token, "username": "nurse2", "password": PASSWORD,
-        "code": next_code(other_nurse.secret)})
+    accepted = elsewhere.post(
+        "/login",
+        environ_base=calm,
+        data={
+            "csrf_token": token,
+            "username": "nurse2",
+            "password": PASSWORD,
+            "code": next_code(other_nurse.secret),
+        },
+    )
     assert accepted.status_code == 302

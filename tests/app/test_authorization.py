@@ -23,9 +23,9 @@ from tests.conftest import csrf_from
 MATRIX_FILE = Path(__file__).with_name("authorization_matrix.toml")
 SUBJECTS = ("anonymous", "nurse_care", "nurse_other", "gp", "consultant", "analyst", "admin",
             "disabled")
-OUTCOMES = {"ok": "200", "no_content": "204", "redirect": "3xx, not to the login page", "login": "3xx to /login...",
-            "bad_request": "400", "forbidden": "403", "not_found": "404", "invalid": "422",
-            "conflict": "409"}
+OUTCOMES = {"ok": "200", "no_content": "204", "redirect": "3xx, not to the login page",
+            "login": "3xx to /login...", "bad_request": "400", "forbidden": "403",
+            "not_found": "404", "conflict": "409", "invalid": "422"}
 DENIALS = frozenset({"login", "forbidden", "not_found"})
 SKIPPED_METHODS = frozenset({"HEAD", "OPTIONS"})
 CSRF_PAGE = "/__no_such_page__"  # the 404 page renders base.html, which carries a token
@@ -231,12 +231,14 @@ def classify(response: Any) -> str:
 
 def request(world: World, rule: Any, method: str, subject: str,
             token: str | None = "valid") -> tuple[Any, Any]:
+    """One request as ``subject`` in a new session. Other methods than GET first get the
+    session its own CSRF token, then send it (``"valid"``), nothing (None) or ``token``."""
     client = world.client(subject)
     data: dict[str, str] = {}
-    if method != "GET" and token == "valid":
-        data["csrf_token"] = csrf_from(client.get(CSRF_PAGE).get_data(as_text=True))
-    elif method != "GET" and token is not None:
-        data["csrf_token"] = token
+    if method != "GET":
+        own = csrf_from(client.get(CSRF_PAGE).get_data(as_text=True))
+        if token is not None:
+            data["csrf_token"] = own if token == "valid" else token
     response = client.open(world.url(rule), method=method, data=data)
     return client, response
 
@@ -311,7 +313,7 @@ def snapshot(app) -> dict[str, list[tuple[Any, ...]]]:  # type: ignore[no-untype
             columns = [c for c in table.columns
                        if not (table.name == "staff_sessions" and c.name == "last_seen_at")]
             rows = session.execute(select(*columns)).all()
-            result[table.name] = sorted((tuple(map(repr, row)) for row in rows))
+            result[table.name] = sorted(tuple(map(repr, row)) for row in rows)
         return result
     finally:
         session.close()
@@ -347,7 +349,10 @@ def test_every_post_route_refuses_a_missing_wrong_or_foreign_csrf_token(world: W
     assert not failures, "\n".join(failures)
 
 
-def _with_new_session(before: dict[str, list[tuple[Any, ...]]], app) -> dict[str, list[tuple[Any, ...]]]:  # type: ignore[no-untyped-def]
+Snapshot = dict[str, list[tuple[Any, ...]]]
+
+
+def _with_new_session(before: Snapshot, app) -> Snapshot:  # type: ignore[no-untyped-def]
     """The request's own sign-in adds one session row; everything else must be as before."""
     after = snapshot(app)
     expected = dict(before)

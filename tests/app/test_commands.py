@@ -14,11 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
 
 
-def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SCREENING_")}
     clean.update(env)
-    return subprocess.run(FLASK + args, cwd=ROOT, env=clean, capture_output=True, text=True,
-                          input=stdin, timeout=120)
+    return subprocess.run(
+        FLASK + args, cwd=ROOT, env=clean, capture_output=True, text=True, input=stdin, timeout=120
+    )
 
 
 def test_keys_init_check_and_refuse_overwrite(tmp_path: Path) -> None:
@@ -38,15 +41,24 @@ def test_keys_init_check_and_refuse_overwrite(tmp_path: Path) -> None:
     key_file.chmod(0o600)
     data = json.loads(key_file.read_text())
     everything = created.stdout + created.stderr + bad.stdout + bad.stderr
-    for entry in [data["blind_index_key"], data["pseudonym_key"], data["session_secret"], *data["keks"]]:
+    for entry in [
+        data["blind_index_key"],
+        data["pseudonym_key"],
+        data["session_secret"],
+        *data["keks"],
+    ]:
         assert entry["key"] not in everything
         assert base64.b64decode(entry["key"]).hex() not in everything
 
 
 def test_fresh_install_sequence(tmp_path: Path, database_url: str) -> None:
     """What ``make run`` does, step by step, twice: the second run keeps everything."""
-    env = {"SCREENING_INSTANCE_DIR": str(tmp_path), "SCREENING_DATABASE_URL": database_url,
-           "SCREENING_ARGON2_TIME_COST": "1", "SCREENING_ARGON2_MEMORY_KIB": "8"}
+    env = {
+        "SCREENING_INSTANCE_DIR": str(tmp_path),
+        "SCREENING_DATABASE_URL": database_url,
+        "SCREENING_ARGON2_TIME_COST": "1",
+        "SCREENING_ARGON2_MEMORY_KIB": "8",
+    }
     for _ in range(2):
         for step in (["keys", "init", "--if-missing"], ["db", "upgrade"], ["demo", "setup"]):
             result = run(step, env)
@@ -58,12 +70,27 @@ def test_fresh_install_sequence(tmp_path: Path, database_url: str) -> None:
 
 
 def test_staff_commands(tmp_path: Path, database_url: str) -> None:
-    env = {"SCREENING_INSTANCE_DIR": str(tmp_path), "SCREENING_DATABASE_URL": database_url,
-           "SCREENING_ARGON2_TIME_COST": "1", "SCREENING_ARGON2_MEMORY_KIB": "8"}
+    env = {
+        "SCREENING_INSTANCE_DIR": str(tmp_path),
+        "SCREENING_DATABASE_URL": database_url,
+        "SCREENING_ARGON2_TIME_COST": "1",
+        "SCREENING_ARGON2_MEMORY_KIB": "8",
+    }
     assert run(["keys", "init"], env).returncode == 0
     assert run(["demo", "setup"], env).returncode == 0
-    base = ["staff", "create", "--username", "kari", "--name", "Kari Testesen", "--role", "nurse",
-            "--unit", "hjemmetjeneste-nord", "--password-stdin"]
+    base = [
+        "staff",
+        "create",
+        "--username",
+        "kari",
+        "--name",
+        "Kari Testesen",
+        "--role",
+        "nurse",
+        "--unit",
+        "hjemmetjeneste-nord",
+        "--password-stdin",
+    ]
     short = run(base, env, stdin="short\n")
     assert short.returncode != 0 and "12 characters" in short.stderr
     common = run(base, env, stdin="password123456\n")
@@ -72,8 +99,23 @@ def test_staff_commands(tmp_path: Path, database_url: str) -> None:
     assert ok.returncode == 0, ok.stderr
     dup = run(base, env, stdin="Lang-og-sjelden-frase-7\n")
     assert dup.returncode != 0 and "already taken" in dup.stderr
-    bad_unit = run(["staff", "create", "--username", "ola", "--name", "Ola", "--role", "gp",
-                    "--unit", "nowhere", "--password-stdin"], env, stdin="Lang-og-sjelden-frase-7\n")
+    bad_unit = run(
+        [
+            "staff",
+            "create",
+            "--username",
+            "ola",
+            "--name",
+            "Ola",
+            "--role",
+            "gp",
+            "--unit",
+            "nowhere",
+            "--password-stdin",
+        ],
+        env,
+        stdin="Lang-og-sjelden-frase-7\n",
+    )
     assert bad_unit.returncode != 0 and "unit" in bad_unit.stderr
     assert run(["staff", "reset-2fa", "kari"], env).returncode == 0
     assert run(["staff", "disable", "kari"], env).returncode == 0

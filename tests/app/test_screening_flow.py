@@ -34,8 +34,10 @@ def clinic(app):  # type: ignore[no-untyped-def]
 def register(client, fnr: str, name: str) -> str:  # type: ignore[no-untyped-def]
     page = client.get("/patients/new").get_data(as_text=True)
     unit = re.search(r'<option[^>]*value="(\d+)"', page).group(1)
-    response = client.post("/patients/new", data={"csrf_token": csrf_from(page), "fnr": fnr,
-                                                  "name": name, "unit": unit})
+    response = client.post(
+        "/patients/new",
+        data={"csrf_token": csrf_from(page), "fnr": fnr, "name": name, "unit": unit},
+    )
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     return response.headers["Location"].rsplit("/", 1)[1]
 
@@ -49,8 +51,12 @@ def audit_form(client, patient_uuid: str):  # type: ignore[no-untyped-def]
 
 
 def post_audit(client, patient_uuid, html, token, answers, setting="home_care", **extra):  # type: ignore[no-untyped-def]
-    data = {"csrf_token": csrf_from(html), "submission_token": token, "setting": setting,
-            "action": "submit"}
+    data = {
+        "csrf_token": csrf_from(html),
+        "submission_token": token,
+        "setting": setting,
+        "action": "submit",
+    }
     data.update({f"q{i + 1}": str(v) for i, v in enumerate(answers) if v is not None})
     data.update(extra)
     return client.post(f"/patients/{patient_uuid}/screen/audit", data=data)
@@ -67,7 +73,7 @@ def test_nurse_round(app, client, clinic) -> None:
     assert "Synnøve Testdatter" in page and "Ny AUDIT" in page
     html, token = audit_form(client, patient)
     assert "alkoholenhet er omtrent 12 g" in html  # unit examples beside items 2 and 3
-    assert "Legemidler og fall" in html and "<details class=\"card checklist\" open>" in html
+    assert "Legemidler og fall" in html and '<details class="card checklist" open>' in html
     # clinical-rules §6 example 3: F 72 home care, 7 points -> level 2 by W7
     response = post_audit(client, patient, html, token, [2, 1, 1, 1, 0, 0, 1, 1, 0, 0])
     assert response.status_code == 303
@@ -77,15 +83,26 @@ def test_nurse_round(app, client, clinic) -> None:
     assessment = response.headers["Location"].rsplit("/", 1)[1]
     # the conversation: required at level 2 are feedback, goal and follow-up
     conv = client.get(f"/assessments/{assessment}/conversation").get_data(as_text=True)
-    incomplete = client.post(f"/assessments/{assessment}/conversation",
-                             data={"csrf_token": csrf_from(conv), "version": ""})
+    incomplete = client.post(
+        f"/assessments/{assessment}/conversation",
+        data={"csrf_token": csrf_from(conv), "version": ""},
+    )
     assert incomplete.status_code == 422
     due = (date.today() + timedelta(days=3)).isoformat()
-    saved = client.post(f"/assessments/{assessment}/conversation", data={
-        "csrf_token": csrf_from(conv), "version": "", "feedback.given": "on",
-        "goal.type": "reduce", "goal.units_per_week": "7", "follow_up.date": due,
-        "follow_up.by": "elder_care", "follow_up.mode": "home_visit",
-        "follow_up.repeat_audit": "on"})
+    saved = client.post(
+        f"/assessments/{assessment}/conversation",
+        data={
+            "csrf_token": csrf_from(conv),
+            "version": "",
+            "feedback.given": "on",
+            "goal.type": "reduce",
+            "goal.units_per_week": "7",
+            "follow_up.date": due,
+            "follow_up.by": "elder_care",
+            "follow_up.mode": "home_visit",
+            "follow_up.repeat_audit": "on",
+        },
+    )
     assert saved.status_code == 303, saved.get_data(as_text=True)[:3000]
     worklist = client.get("/worklist").get_data(as_text=True)
     assert "Synnøve Testdatter" in worklist
@@ -95,8 +112,12 @@ def test_nurse_round(app, client, clinic) -> None:
         assert fact.conversation_delivered and fact.follow_up == "pending"
         assert fact.level == 2 and fact.age_band in ("65_74", "75_84") and fact.sex == "female"
         follow_up_uuid = follow_up.uuid
-    done = client.post(f"/follow-ups/{follow_up_uuid}/done", data={"csrf_token": csrf_from(worklist)})
-    assert done.status_code == 303 and f"/patients/{patient}/screen/audit" in done.headers["Location"]
+    done = client.post(
+        f"/follow-ups/{follow_up_uuid}/done", data={"csrf_token": csrf_from(worklist)}
+    )
+    assert (
+        done.status_code == 303 and f"/patients/{patient}/screen/audit" in done.headers["Location"]
+    )
     with app.extensions["screening.db"].write() as session:
         assert session.scalar(select(ReportFact.follow_up)) == "on_time"
     sheet = client.get(f"/assessments/{assessment}/sheet").get_data(as_text=True)
@@ -107,12 +128,16 @@ def test_gp_round_and_fhir(app, client, clinic) -> None:
     from fhir.resources.R4B.bundle import Bundle
 
     login(client, clinic["gp"])
-    patient = register(client, random_fnr(RNG, sex="male", born_from=date(1966, 1, 1),
-                                          born_to=date(1981, 1, 1)), "Gunnar Prøvesen")
+    patient = register(
+        client,
+        random_fnr(RNG, sex="male", born_from=date(1966, 1, 1), born_to=date(1981, 1, 1)),
+        "Gunnar Prøvesen",
+    )
     html, token = audit_form(client, patient)
     assert re.search(r'<input checked[^>]*value="gp_practice"', html)  # the GP's default
-    response = post_audit(client, patient, html, token, [3, 1, 1, 1, 0, 3, 1, 0, 0, 0],
-                          setting="gp_practice")
+    response = post_audit(
+        client, patient, html, token, [3, 1, 1, 1, 0, 3, 1, 0, 0, 0], setting="gp_practice"
+    )
     assert response.status_code == 303
     assessment = response.headers["Location"].rsplit("/", 1)[1]
     result = client.get(f"/assessments/{assessment}").get_data(as_text=True)
@@ -132,12 +157,16 @@ def test_skip_logic_on_the_server(app, client, clinic) -> None:
     patient = register(client, older_fnr("male"), "Bjarne Hoppover")
     html, token = audit_form(client, patient)
     # item 1 "never": items 2-8 are not asked; an answer to item 4 is refused with a message
-    refused = post_audit(client, patient, html, token, [0, None, None, 2, None, None, None, None, 0, 0])
+    refused = post_audit(
+        client, patient, html, token, [0, None, None, 2, None, None, None, None, 0, 0]
+    )
     assert refused.status_code == 422
     assert "4" in refused.get_data(as_text=True)
     with app.extensions["screening.db"].write() as session:
         assert session.scalar(select(func.count()).select_from(Assessment)) == 0
-    ok = post_audit(client, patient, html, token, [0, None, None, None, None, None, None, None, 0, 0])
+    ok = post_audit(
+        client, patient, html, token, [0, None, None, None, None, None, None, None, 0, 0]
+    )
     assert ok.status_code == 303
 
 
@@ -145,7 +174,9 @@ def test_incomplete_is_not_scored(app, client, clinic) -> None:
     login(client, clinic["nurse"])
     patient = register(client, older_fnr("female"), "Ingrid Halvferdig")
     html, token = audit_form(client, patient)
-    response = post_audit(client, patient, html, token, [2, 1, 1, None, None, None, None, None, None, None])
+    response = post_audit(
+        client, patient, html, token, [2, 1, 1, None, None, None, None, None, None, None]
+    )
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert "ikke besvart" in body
@@ -169,8 +200,11 @@ def test_resend_and_concurrent_posts_store_one(app, clinic) -> None:
     def post() -> None:
         c = app.test_client()
         c.set_cookie("screening_session", cookie)
-        statuses.append(post_audit(c, patient, html, token,
-                                   [1, 0, 0, None, None, None, None, None, 0, 0]).status_code)
+        statuses.append(
+            post_audit(
+                c, patient, html, token, [1, 0, 0, None, None, None, None, None, 0, 0]
+            ).status_code
+        )
 
     threads = [threading.Thread(target=post) for _ in range(10)]
     for t in threads:
@@ -186,13 +220,24 @@ def test_draft_saved_and_restored(app, client, clinic) -> None:
     login(client, clinic["nurse"])
     patient = register(client, older_fnr("male"), "Utkast Lagresen")
     html, token = audit_form(client, patient)
-    data = {"csrf_token": csrf_from(html), "q1": "2", "q2": "1", "q3": "1", "q4": "0",
-            "q5": "1", "q6": "0", "q7": "2", "setting": "home_care"}
+    data = {
+        "csrf_token": csrf_from(html),
+        "q1": "2",
+        "q2": "1",
+        "q3": "1",
+        "q4": "0",
+        "q5": "1",
+        "q6": "0",
+        "q7": "2",
+        "setting": "home_care",
+    }
     assert client.post(f"/patients/{patient}/screen/audit/draft", data=data).status_code == 204
     restored = client.get(f"/patients/{patient}/screen/audit").get_data(as_text=True)
     assert "hentet fram igjen" in restored
     for item, value in (("q1", 2), ("q5", 1), ("q7", 2)):
-        assert re.search(rf'name="{item}" value="{value}" data-index="{value}"\s+checked', restored), item
+        assert re.search(
+            rf'name="{item}" value="{value}" data-index="{value}"\s+checked', restored
+        ), item
 
 
 def test_other_unit_gets_break_glass_page(app, clinic) -> None:
@@ -204,7 +249,9 @@ def test_other_unit_gets_break_glass_page(app, clinic) -> None:
     assert denied.status_code == 403 and "nødstilfelle" in denied.get_data(as_text=True)
     assert "Annen Enhetsen" not in denied.get_data(as_text=True)
     page = denied.get_data(as_text=True)
-    granted = other.post(f"/patients/{patient}/break-glass",
-                         data={"csrf_token": csrf_from(page), "reason": "Akutt besøk på kveldsvakt"})
+    granted = other.post(
+        f"/patients/{patient}/break-glass",
+        data={"csrf_token": csrf_from(page), "reason": "Akutt besøk på kveldsvakt"},
+    )
     assert granted.status_code == 303
     assert other.get(f"/patients/{patient}").status_code == 200

@@ -1,21 +1,28 @@
 """A live server in a thread and Debian's Chromium driven by Playwright.
 
 Every request the page makes is recorded, so that tests can show that none left 127.0.0.1.
+Fixtures for the clinician's round: units and staff with TOTP secrets (``clinic``), and
+``open_page`` for extra browser contexts (JavaScript off, phone size, ...), each closed at the
+end of the test.
 """
 
 from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import make_server
 
+from tests.app.staffing import Person, make_staff, make_units
+
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run", "--disable-sync",
                   "--disable-quic"]
+TABLET = {"width": 1024, "height": 768}
+PHONE = {"width": 390, "height": 844}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -63,11 +70,38 @@ class RequestLog:
 
 
 @pytest.fixture
-def page(browser):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="nb-NO")
-    tab = context.new_page()
-    log = RequestLog()
-    tab.on("request", lambda request: log.urls.append(request.url))
-    tab.request_log = log
-    yield tab
-    context.close()
+def open_page(browser) -> Iterator[Callable[..., object]]:  # type: ignore[no-untyped-def]
+    """``open_page(**context_options)``: a new tab in a new browser context (its own cookies),
+    tablet size and bokmål unless told otherwise, with a request log as ``tab.request_log``."""
+    contexts = []
+
+    def open_(**options):  # type: ignore[no-untyped-def]
+        options.setdefault("viewport", TABLET)
+        options.setdefault("locale", "nb-NO")
+        context = browser.new_context(**options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        tab = context.new_page()
+        log = RequestLog()
+        tab.on("request", lambda request: log.urls.append(request.url))
+        tab.request_log = log
+        return tab
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(open_page):  # type: ignore[no-untyped-def]
+    return open_page()
+
+
+@pytest.fixture
+def clinic(app) -> dict[str, Person]:  # type: ignore[no-untyped-def]
+    """Four units; a home-care nurse and a GP, each with a TOTP secret."""
+    make_units(app)
+    return {
+        "nurse": make_staff(app, "nurse.a", "nurse", ("home-a",)),
+        "gp": make_staff(app, "gp.a", "gp", ("gp-a",)),
+    }
