@@ -36,7 +36,7 @@ def verify() -> None:
     """Check every entry of the chain and the head; name the first bad entry."""
     session = _ext("db").read_session()
     try:
-        verdict = access_log.verify(session)
+        verdict = access_log.verify(session, _ext("keys"))
     finally:
         session.close()
     if verdict.ok:

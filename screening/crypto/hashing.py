@@ -1,4 +1,5 @@
-"""Keyed hashes: the blind index for fødselsnummer lookup and access-log pseudonyms.
+"""Keyed hashes: the blind index for fødselsnummer lookup, access-log pseudonyms and the
+access log's keyed hash chain.
 
 Only about 21 million valid fødselsnumre exist, so an unkeyed hash could be reversed in a
 minute; both hashes are HMAC-SHA256 under their own key from the :class:`KeyRing`.
@@ -11,7 +12,14 @@ import hmac
 
 from screening.crypto.keys import KeyRing
 
-__all__ = ["BLIND_INDEX_LENGTH", "PSEUDONYM_LENGTH", "blind_index", "normalise_fnr", "pseudonym"]
+__all__ = [
+    "BLIND_INDEX_LENGTH",
+    "PSEUDONYM_LENGTH",
+    "blind_index",
+    "chain_mac",
+    "normalise_fnr",
+    "pseudonym",
+]
 
 BLIND_INDEX_LENGTH = 32
 PSEUDONYM_LENGTH = 32
@@ -41,3 +49,15 @@ def pseudonym(keyring: KeyRing, patient_uuid: str) -> str:
         raise TypeError(f"patient_uuid must be str, not {type(patient_uuid).__name__}")
     message = patient_uuid.encode("utf-8", "surrogatepass")
     return hmac.new(keyring.pseudonym_key, message, hashlib.sha256).hexdigest()[:PSEUDONYM_LENGTH]
+
+
+_CHAIN_LABEL = b"screening access-log chain key"
+
+
+def chain_mac(keyring: KeyRing, message: bytes) -> str:
+    """HMAC-SHA256 of one access-log entry (64 hex chars) under a key derived from the
+    pseudonym key: without the key file, a forged or re-chained log cannot be made to verify."""
+    if not isinstance(message, bytes):
+        raise TypeError("message must be bytes")
+    chain_key = hmac.new(keyring.pseudonym_key, _CHAIN_LABEL, hashlib.sha256).digest()
+    return hmac.new(chain_key, message, hashlib.sha256).hexdigest()

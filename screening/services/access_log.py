@@ -7,23 +7,23 @@ patient by a keyed pseudonym only.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from screening.crypto.hashing import pseudonym
-from screening.crypto.keys import KeyRing
-from screening.models import AccessLogEntry, AccessLogHead, Staff, Unit
-from screening.models.access import ACTIONS, OUTCOMES
-from screening.models.base import utcnow
+from ..crypto.hashing import chain_mac, pseudonym
+from ..crypto.keys import KeyRing
+from ..models import AccessLogEntry, AccessLogHead, Staff, Unit
+from ..models.access import ACTIONS, OUTCOMES
+from ..models.base import utcnow
 
 GENESIS = "0" * 64
 _HEAD = "screening.access_log_head"
+_MAX_ROUNDS = 100
 PURPOSES = ("care", "break_glass", "registration", "erasure", "patient_request",
             "administration", "export")
 
@@ -40,16 +40,18 @@ class Actor:
 SYSTEM = Actor(None, "system")
 
 
-def entry_hash(prev_hash: str, entry: Any) -> str:
-    """SHA-256 over every column of the entry but ``hash`` itself, ``prev_hash`` last.
-    ``entry`` is an :class:`AccessLogEntry` or a row with the same attribute names."""
+def entry_hash(keyring: KeyRing, prev_hash: str, entry: Any) -> str:
+    """Keyed hash (HMAC-SHA256, see ``crypto.hashing.chain_mac``) over every column of the
+    entry but ``hash`` itself, ``prev_hash`` last. ``entry`` is an :class:`AccessLogEntry` or
+    a row with the same attribute names. Keyed, so that someone who can write to the
+    database but has no key file cannot rebuild a tampered chain."""
     fields = (
         str(entry.id), entry.at.astimezone(UTC).isoformat(timespec="microseconds"),
         "" if entry.staff_id is None else str(entry.staff_id), entry.role,
         "" if entry.unit_id is None else str(entry.unit_id), entry.action,
         entry.patient_pseudonym or "", entry.purpose, entry.outcome, prev_hash,
     )
-    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+    return chain_mac(keyring, "\x1f".join(fields).encode())
 
 
 def record(session: Session, keyring: KeyRing, actor: Actor, action: str,
@@ -64,7 +66,7 @@ def record(session: Session, keyring: KeyRing, actor: Actor, action: str,
         role=actor.role, unit_id=actor.unit_id,
         action=action, patient_pseudonym=pseudonym(keyring, patient_uuid) if patient_uuid else None,
         purpose=purpose, outcome=outcome, prev_hash=head.last_hash)
-    entry.hash = entry_hash(head.last_hash, entry)
+    entry.hash = entry_hash(keyring, head.last_hash, entry)
     session.add(entry)
     head.last_id = entry.id
     head.last_hash = entry.hash
@@ -103,37 +105,47 @@ class Verdict:
     problem: str = ""
 
 
-def verify(session: Session, batch: int = 5000) -> Verdict:
+def verify(session: Session, keyring: KeyRing, batch: int = 5000) -> Verdict:
     """Walk the chain from the start; name the first entry that is missing, edited,
     inserted or out of place, and check that the head matches the last entry.
 
     ``first_bad_id`` is the id of the first entry that is not as written: the id where an
     entry is missing, the entry whose fields or previous hash do not match, an entry with
-    an id outside the sequence, or the first id after the recorded end of the log."""
+    an id outside the sequence, or the first id after the recorded end of the log.
+
+    Safe while the app appends: entries and head commit together, and when the head read
+    after the walk is ahead of it (PostgreSQL reads each statement's own snapshot), the
+    walk goes on with the entries that have arrived meanwhile."""
     table = AccessLogEntry.__table__
     expected_id, prev = 1, GENESIS
     count = 0
     last_seen: int | None = None
-    while True:
-        query = select(table).order_by(table.c.id).limit(batch)
-        if last_seen is not None:
-            query = query.where(table.c.id > last_seen)
-        rows = session.execute(query).all()
-        if not rows:
+    for _round in range(_MAX_ROUNDS):
+        while True:
+            query = select(table).order_by(table.c.id).limit(batch)
+            if last_seen is not None:
+                query = query.where(table.c.id > last_seen)
+            rows = session.execute(query).all()
+            if not rows:
+                break
+            for entry in rows:
+                if entry.id < expected_id:
+                    return Verdict(False, count, entry.id, "entry outside the sequence")
+                if entry.id > expected_id:
+                    return Verdict(False, count, expected_id, "missing entry")
+                if entry.prev_hash != prev:
+                    return Verdict(False, count, entry.id, "previous hash does not match")
+                if entry_hash(keyring, prev, entry) != entry.hash:
+                    return Verdict(False, count, entry.id, "entry was changed")
+                prev, expected_id = entry.hash, expected_id + 1
+                count += 1
+            last_seen = rows[-1].id
+        head = session.get(AccessLogHead, 1, populate_existing=True)
+        if head is None or head.last_id <= count:
             break
-        for entry in rows:
-            if entry.id < expected_id:
-                return Verdict(False, count, entry.id, "entry outside the sequence")
-            if entry.id > expected_id:
-                return Verdict(False, count, expected_id, "missing entry")
-            if entry.prev_hash != prev:
-                return Verdict(False, count, entry.id, "previous hash does not match")
-            if entry_hash(prev, entry) != entry.hash:
-                return Verdict(False, count, entry.id, "entry was changed")
-            prev, expected_id = entry.hash, expected_id + 1
-            count += 1
-        last_seen = rows[-1].id
-    head = session.get(AccessLogHead, 1, populate_existing=True)
+        newest = session.scalar(select(func.max(table.c.id)))
+        if newest is None or newest <= (last_seen or 0):
+            break  # the head is ahead and nothing new arrived: entries were removed
     if head is None:
         if count:
             return Verdict(False, count, 1, "head missing")

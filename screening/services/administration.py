@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 
-from screening.database import Database
-from screening.models import Membership, Staff, Unit
-from screening.models.staff import UNIT_KINDS
-from screening.services import accounts
-from screening.services.accounts import AccountError
+from ..database import Database
+from ..models import Membership, Staff, Unit
+from ..models.staff import UNIT_KINDS
+from . import accounts
+from .accounts import AccountError
 
 log = logging.getLogger("screening.admin")
 

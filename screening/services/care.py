@@ -22,14 +22,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from screening.crypto.fields import OpenError
-from screening.crypto.keys import KeyRing
-from screening.database import Database
-from screening.models import BreakGlass, FollowUp, Patient, Staff
-from screening.models.base import new_uuid, utcnow
-from screening.models.sealing import Undecryptable, attach_key
-from screening.models.staff import CLINICAL_ROLES
-from screening.services import access_log
+from ..crypto.fields import OpenError
+from ..crypto.keys import KeyRing
+from ..database import Database
+from ..models import BreakGlass, FollowUp, Patient, Staff
+from ..models.base import new_uuid, utcnow
+from ..models.sealing import Undecryptable, attach_key
+from ..models.staff import CLINICAL_ROLES
+from . import access_log
 
 REASON_MIN, REASON_MAX = 10, 500
 MAX_HOURS = 24
@@ -87,7 +87,7 @@ def grant_for(session: Session, user: object, patient: Patient,
 def _unwrap(keyring: KeyRing, wrapped: bytes, patient_uuid: str) -> bytes:
     """A patient's data key, through ``services.patients`` (which also finds a key that an
     online key rotation has re-wrapped). Imported here because that module imports this one."""
-    from screening.services.patients import key_context, unwrap_key
+    from .patients import key_context, unwrap_key
 
     return unwrap_key(keyring, wrapped, key_context(patient_uuid))
 

@@ -173,6 +173,7 @@ class ReencryptResult:
     patients: int = 0
     fields: int = 0
     failed: int = 0
+    replanned: int = 0  # batches changed between their read and their write
 
 
 # (table name, row id) -> (patient id, row uuid, {sealed column: blob}); for patients rows
@@ -219,6 +220,7 @@ def reencrypt_all(db: Database, keyring: KeyRing, batch_size: int = 50) -> Reenc
             current = _snapshot(write, tables, ids)
             if current != snapshot:
                 plan = _plan(keyring, current)
+                result.replanned += 1
             _apply(write, plan.updates)
         result.patients += plan.patients
         result.fields += plan.fields

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from screening.forms.admin import (
+from ..forms.admin import (
     UNIT_KIND_NAMES,
     ConfirmForm,
     MembershipForm,
@@ -18,10 +18,9 @@ from screening.forms.admin import (
     UnitCreateForm,
     choice,
 )
-from screening.services import accounts, administration, care
-from screening.services.accounts import AccountError
-from screening.services.passwords import PasswordRejected
-
+from ..services import accounts, administration, care
+from ..services.accounts import AccountError
+from ..services.passwords import PasswordRejected
 from .context import database, keyring
 from .security import roles
 

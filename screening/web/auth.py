@@ -46,8 +46,6 @@ def login() -> str | Response:
     form = LoginForm()
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next"))
-        if getattr(g, "session_expired", False):
-            flash(_("Your session has ended. Please log in again."), "info")
     if form.validate_on_submit():
         outcome = accounts.login(
             database(),

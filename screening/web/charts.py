@@ -57,7 +57,7 @@ def trend_svg(
         for x, (when, total, zone_id) in zip(xs, points, strict=True):
             parts.append(
                 f'<circle cx="{x:.1f}" cy="{y(total):.1f}" r="5" '
-                
+                f'fill="{ZONE_COLOURS.get(zone_id or "", "#0b5cad")}"/>'
             )
             parts.append(
                 f'<text x="{x:.1f}" y="{y(total) - 9:.1f}" text-anchor="middle" '

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ..forms.patients import BreakGlassForm, RegisterForm, SearchForm
 from ..models import Staff, Unit
+from ..models.sealing import Undecryptable
 from ..services import access_log, assessments, care, conversations, patients
 from .charts import trend_svg
 from .context import database, db_session, keyring, older_age
@@ -144,7 +145,13 @@ def break_glass(patient_uuid):
             )
         except patients.PatientError:
             abort(404)
-        except ValueError:
+        except care.CareError as err:
+            if err.code == "unknown_patient":
+                abort(404)
+            if err.code == "not_clinician":
+                abort(403)
+            if err.code == "undecryptable":
+                raise Undecryptable("patients", "data_key") from None
             form.reason.errors = [_("Give a reason of 10 to 500 characters.")]
         else:
             flash(

@@ -11,7 +11,8 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, g, redirect, request, session, url_for
+from flask import Flask, Response, abort, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
 
 from ..services.accounts import resume
 from .context import close_db_session, database, settings
@@ -65,6 +66,8 @@ def _require_login() -> Response | None:
         return None
     if user is not None and user.stage == "enrol":
         return redirect(url_for("auth.enrol"))  # type: ignore[return-value]
+    if getattr(g, "session_expired", False):
+        flash(_("Your session has ended. Please log in again."), "info")
     target = request.full_path if request.method == "GET" else None
     return redirect(url_for("auth.login", next=target.rstrip("?") if target else None))  # type: ignore[return-value]
 

@@ -59,7 +59,7 @@ def fill(app, count: int, per_transaction: int = 2_000, seed: int = 1) -> None:
 def verdict_of(app) -> access_log.Verdict:
     session = _db(app).read_session()
     try:
-        return verify(session)
+        return verify(session, app.extensions["screening.keys"])
     finally:
         session.close()
 
@@ -78,6 +78,7 @@ def tampering(app) -> Iterator[Connection]:  # type: ignore[no-untyped-def]
     """A transaction with the append-only triggers dropped, rolled back afterwards (the
     triggers come back with it)."""
     conn = _db(app).engine.connect()
+    conn.info["keyring"] = app.extensions["screening.keys"]
     transaction = conn.begin()
     try:
         drop_triggers(conn)
@@ -90,7 +91,7 @@ def tampering(app) -> Iterator[Connection]:  # type: ignore[no-untyped-def]
 def verify_on(conn: Connection) -> access_log.Verdict:
     session = Session(bind=conn)
     try:
-        return verify(session, batch=4_000)
+        return verify(session, conn.info["keyring"], batch=4_000)
     finally:
         session.close()
 
@@ -328,22 +329,39 @@ def test_an_entry_outside_the_sequence_is_found(app) -> None:
     assert (verdict.ok, verdict.first_bad_id) == (False, 0)
 
 
-def test_a_forged_row_with_a_recomputed_hash_breaks_the_chain_at_the_next_entry(app) -> None:
-    """The chain is not keyed: someone who recomputes a forged row's hash makes that row
-    look right, but the entry after it no longer follows it."""
+def _forge(conn, keyring) -> access_log.Verdict:  # type: ignore[no-untyped-def]
+    """Insert a forged entry 5 (role changed) with its hash computed under ``keyring``."""
+    forged = {**_row(conn, 5), "id": 5, "prev_hash": _row(conn, 4)["hash"], "role": "admin"}
+    _shift_up(conn, 5)
+
+    class Entry:
+        pass
+
+    entry = Entry()
+    entry.__dict__.update(forged)
+    forged["hash"] = entry_hash(keyring, str(forged["prev_hash"]), entry)
+    _insert(conn, forged)
+    return verify_on(conn)
+
+
+def test_a_forged_row_without_the_key_is_caught_at_the_row(app, tmp_path) -> None:
+    """The chain is keyed: someone with write access to the database but not the key file
+    cannot compute a forged row's hash."""
+    from screening.crypto.keys import init_key_file
+
+    fill(app, 10)
+    other_keys = init_key_file(tmp_path / "other-keys.json")
+    with tampering(app) as conn:
+        verdict = _forge(conn, other_keys)
+    assert (verdict.ok, verdict.first_bad_id, verdict.problem) == (
+        False, 5, "entry was changed")
+
+
+def test_a_forged_row_with_the_key_breaks_the_chain_at_the_next_entry(app) -> None:
+    """Even with the key, a forged row that is not re-chained breaks at the next entry."""
     fill(app, 10)
     with tampering(app) as conn:
-        forged = {**_row(conn, 5), "id": 5, "prev_hash": _row(conn, 4)["hash"], "role": "admin"}
-        _shift_up(conn, 5)
-
-        class Entry:
-            pass
-
-        entry = Entry()
-        entry.__dict__.update(forged)
-        forged["hash"] = entry_hash(str(forged["prev_hash"]), entry)
-        _insert(conn, forged)
-        verdict = verify_on(conn)
+        verdict = _forge(conn, app.extensions["screening.keys"])
     assert (verdict.ok, verdict.first_bad_id, verdict.problem) == (
         False, 6, "previous hash does not match")
 
@@ -374,6 +392,39 @@ def test_concurrent_appends_make_one_unbroken_chain(app) -> None:
         worker.join(60)
     assert not errors, errors
     assert verdict_of(app) == access_log.Verdict(True, threads * per_thread)
+
+
+def test_verify_while_the_app_appends(app) -> None:
+    """No false alarm when entries arrive during the walk."""
+    keyring = app.extensions["screening.keys"]
+    fill(app, 3_000)
+    stop = threading.Event()
+    appended = []
+
+    def append() -> None:
+        while not stop.is_set():
+            with _db(app).write() as session:
+                for _ in range(5):
+                    record(session, keyring, Actor(1, "nurse"), "patient_view",
+                           str(uuid.uuid4()))
+            appended.append(5)
+
+    worker = threading.Thread(target=append)
+    worker.start()
+    try:
+        verdicts = []
+        for _ in range(8):
+            session = _db(app).read_session()
+            try:
+                verdicts.append(verify(session, app.extensions["screening.keys"], batch=100))  # many reads: a wide window
+            finally:
+                session.close()
+    finally:
+        stop.set()
+        worker.join(30)
+    assert all(verdict.ok for verdict in verdicts), [v for v in verdicts if not v.ok]
+    assert appended and verdicts[-1].entries >= 3_000
+    assert verdict_of(app) == access_log.Verdict(True, 3_000 + sum(appended))
 
 
 # ------------------------------------------------------------------------- the commands

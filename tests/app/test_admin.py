@@ -121,10 +121,15 @@ def test_create_staff_with_clear_messages_and_nothing_stored_on_bad_input(app,
     assert first.headers["Location"] == "/login/enrol"
 
 
-def test_pages_in_bokmal_by_default(app, admin_client) -> None:
+def test_pages_and_messages_in_bokmal_by_default(app, admin_client) -> None:
     set_locale(_db(app), admin_client.admin.id, "nb")
     html = admin_client.get("/admin/staff/new").get_data(as_text=True)
-    assert '<html lang="nb">' in html and "Brukernavn" in html
+    assert '<html lang="nb">' in html and "Brukernavn" in html and "Ny konto" in html
+    response = post_form(admin_client, "/admin/staff/new", "/admin/staff/new",
+                         {"username": "x", "display_name": "X", "role": "nurse",
+                          "password": "short", "confirm": "short"})
+    assert "Passordet må ha minst 12 tegn." in response.get_data(as_text=True)
+    assert "Administrasjon" in admin_client.get("/admin/").get_data(as_text=True)
 
 
 def test_disable_ends_sessions_and_own_account_is_refused(app, admin_client) -> None:

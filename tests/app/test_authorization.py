@@ -274,7 +274,7 @@ def test_authorization_matrix(world: World) -> None:
     assert not report, "\n".join(report)
     session = world.app.extensions["screening.db"].read_session()
     try:
-        assert access_log.verify(session).ok
+        assert access_log.verify(session, world.app.extensions["screening.keys"]).ok
     finally:
         session.close()
 

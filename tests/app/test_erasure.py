@@ -212,7 +212,7 @@ def test_erase(clinic: Clinic) -> None:
             AccessLogEntry.action == "patient_erase")).all()
         assert [(e.purpose, e.outcome, e.role, e.staff_id, e.patient_pseudonym) for e in erased] \
             == [("erasure", "ok", "system", None, pseudonym(clinic.keyring, target.uuid))]
-        assert access_log.verify(session).ok
+        assert access_log.verify(session, clinic.keyring).ok
         assert [e.action for e in access_log.history(session, clinic.keyring, target.uuid)] == [
             "patient_register", "patient_erase"]
     finally:
@@ -269,7 +269,8 @@ def test_erase_refusals(clinic: Clinic) -> None:
 # ----------------------------------------------------------------- the command
 
 
-def flask(args: list[str], settings: Any, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def flask(args: list[str], settings: Any,
+          stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCREENING_")}
     env.update({
         "SCREENING_INSTANCE_DIR": str(settings.instance_dir),

@@ -142,6 +142,40 @@ def test_reencrypt_gives_new_data_keys_and_everything_still_opens(app) -> None: 
     open_everything(clinic, clinic.keyring, registered)
     session = clinic.db.read_session()
     try:
-        assert access_log.verify(session).ok
+        assert access_log.verify(session, clinic.keyring).ok
     finally:
         session.close()
+
+
+def test_reencrypt_redoes_a_batch_changed_meanwhile(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A draft saved (under the old data key) between the batch's read and its write is
+    re-sealed inside the write transaction, not overwritten and not left under the old key."""
+    clinic = setup_clinic(app)
+    registered = register_many(clinic, 3)
+    nurse = clinic.people["nurse-a"]
+    save_drafts(clinic, nurse, [(item.uuid, {"q1": 1}) for item in registered])
+    real_plan = key_rotation._plan
+    calls = []
+
+    def plan_with_an_edit_in_between(keyring, snapshot):  # type: ignore[no-untyped-def]
+        calls.append(len(snapshot))
+        if len(calls) == 1:
+            save_drafts(clinic, nurse, [(registered[1].uuid, {"q1": 3, "note": "edited"})])
+            save_drafts(clinic, clinic.people["nurse-b"], [(registered[2].uuid, {"q1": 2})])
+        return real_plan(keyring, snapshot)
+
+    monkeypatch.setattr(key_rotation, "_plan", plan_with_an_edit_in_between)
+    result = key_rotation.reencrypt_all(clinic.db, clinic.keyring, batch_size=10)
+    assert len(calls) == 2  # planned again inside the write transaction
+    assert (result.patients, result.failed, result.replanned) == (3, 0, 1)
+    assert result.fields == 3 * 4 + 4
+    with clinic.db.write() as session:
+        answers = {}
+        for draft in session.scalars(select(Draft)):
+            patient = session.get(Patient, draft.patient_id)
+            assert patient is not None
+            patients.unlock(draft, patients.data_key(clinic.keyring, patient))
+            answers[(patient.uuid, draft.staff_id)] = draft.answers
+    assert answers[(registered[1].uuid, nurse.id)] == {"q1": 3, "note": "edited"}
+    assert answers[(registered[2].uuid, clinic.people["nurse-b"].id)] == {"q1": 2}
+    open_everything(clinic, clinic.keyring, registered)

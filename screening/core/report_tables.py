@@ -1,0 +1,250 @@
+"""The anonymised report: periods, the tables it shows, and how grouped report facts become
+monthly atoms and then releases (standard library only; suppression in ``aggregation``).
+
+Tables per instrument:
+
+- ``results``: AUDIT zone (DUDIT outcome) x sex and age band, with totals;
+- ``levels`` (AUDIT): action level x brief conversation delivered or not, with totals;
+- ``follow_ups``: follow-up status (none, pending, on time, late) with the total;
+- ``pathways``: assessments with each pathway recommended (one may have several), hidden
+  when a figure they follow from under the rule set is hidden (levels, or DUDIT positives).
+
+The trend covers the plan period: the eight quarters ending with the quarter of the period's
+last month, each quarter released like any other period.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .aggregation import (
+    GRID,
+    LIST,
+    PLAIN,
+    TOTAL,
+    Rate,
+    Release,
+    Series,
+    TableSpec,
+    cell,
+    protect_series,
+    rate,
+    row_total,
+)
+
+INSTRUMENTS = ("audit", "dudit")
+ZONES = ("I", "II", "III", "IV")
+OUTCOMES = ("negative", "positive")
+LEVELS = ("1", "2", "3", "4")
+UNKNOWN = "unknown"
+SEXES = ("female", "male")
+AGE_BANDS = ("under_65", "65_74", "75_84", "85_plus")
+SEX_AGE = tuple(f"{sex}:{band}" for sex in SEXES for band in AGE_BANDS)
+CONVERSATION = ("delivered", "not_delivered")
+FOLLOW_UPS = ("none", "pending", "on_time", "late")
+PATHWAYS = ("elder_care", "gp", "substance_use_consultant", "specialist_referral")
+PLAN_QUARTERS = 8
+MAX_MONTHS = 120
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+class PeriodError(ValueError):
+    """A period that cannot be used; ``code`` names the problem for the message."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def month_index(month: str) -> int:
+    match = _MONTH.match(month or "")
+    if not match:
+        raise PeriodError("bad_month")
+    year, number = int(match.group(1)), int(match.group(2))
+    if not (2000 <= year <= 2100 and 1 <= number <= 12):
+        raise PeriodError("bad_month")
+    return year * 12 + number - 1
+
+
+def month_name(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole months from ``start`` to ``end`` (YYYY-MM), both included."""
+
+    start: str
+    end: str
+
+    def __post_init__(self) -> None:
+        first, last = month_index(self.start), month_index(self.end)
+        if first > last:
+            raise PeriodError("start_after_end")
+        if last - first >= MAX_MONTHS:
+            raise PeriodError("too_long")
+
+    @property
+    def months(self) -> tuple[str, ...]:
+        return tuple(month_name(i) for i in range(month_index(self.start),
+                                                  month_index(self.end) + 1))
+
+    @classmethod
+    def month(cls, month: str) -> Period:
+        return cls(month, month)
+
+    @classmethod
+    def quarter(cls, year: int, quarter: int) -> Period:
+        if not (1 <= quarter <= 4):
+            raise PeriodError("bad_quarter")
+        first = (quarter - 1) * 3
+        return cls(month_name(year * 12 + first), month_name(year * 12 + first + 2))
+
+    @classmethod
+    def year(cls, year: int) -> Period:
+        return cls(f"{year:04d}-01", f"{year:04d}-12")
+
+
+def quarter_label(month: str) -> str:
+    index = month_index(month)
+    return f"{index // 12}-Q{index % 12 // 3 + 1}"
+
+
+def plan_quarters(period: Period) -> list[tuple[str, tuple[str, ...]]]:
+    """(label, months) of the eight quarters ending with the quarter of ``period.end``."""
+    last = month_index(period.end)
+    last_start = last - last % 3
+    quarters = []
+    for back in range(PLAN_QUARTERS - 1, -1, -1):
+        first = last_start - 3 * back
+        months = tuple(month_name(first + i) for i in range(3))
+        quarters.append((quarter_label(months[0]), months))
+    return quarters
+
+
+def specs_for(instrument: str) -> tuple[TableSpec, ...]:
+    if instrument == "audit":
+        return (TableSpec("results", GRID, SEX_AGE, ZONES + (UNKNOWN,)),
+                TableSpec("levels", GRID, CONVERSATION, LEVELS + (UNKNOWN,)),
+                TableSpec("follow_ups", LIST, FOLLOW_UPS),
+                TableSpec("pathways", PLAIN, PATHWAYS, linked=(("levels", "rows"),)))
+    return (TableSpec("results", GRID, SEX_AGE, OUTCOMES + (UNKNOWN,)),
+            TableSpec("follow_ups", LIST, FOLLOW_UPS),
+            TableSpec("pathways", PLAIN, PATHWAYS, linked=(("results", "row:positive"),)))
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """One row of the GROUP BY over report facts: the group and its sums."""
+
+    month: str
+    zone: str | None
+    positive: bool | None
+    age_band: str
+    sex: str
+    level: int | None
+    n: int
+    conversations: int
+    on_time: int
+    late: int
+    pending: int
+    pathways: tuple[int, int, int, int]
+
+
+def atoms_from(instrument: str, rows: Iterable[GroupRow]) -> dict[str, dict[str, dict]]:
+    """Monthly atoms (table id -> interior counts) from grouped rows."""
+    atoms: dict[str, dict[str, dict]] = {}
+    for r in rows:
+        atom = atoms.setdefault(r.month, {s.id: {} for s in specs_for(instrument)})
+        column = f"{r.sex}:{r.age_band}"
+        if instrument == "audit":
+            result = r.zone if r.zone in ZONES else UNKNOWN
+            level = str(r.level) if str(r.level) in LEVELS else UNKNOWN
+            _add(atom["levels"], (level, "delivered"), r.conversations)
+            _add(atom["levels"], (level, "not_delivered"), r.n - r.conversations)
+        else:
+            result = UNKNOWN if r.positive is None else OUTCOMES[int(bool(r.positive))]
+        _add(atom["results"], (result, column), r.n)
+        for status, count in zip(FOLLOW_UPS, (r.n - r.on_time - r.late - r.pending, r.pending,
+                                              r.on_time, r.late), strict=True):
+            _add(atom["follow_ups"], status, count)
+        for pathway, count in zip(PATHWAYS, r.pathways, strict=True):
+            _add(atom["pathways"], pathway, count)
+    return atoms
+
+
+def _add(counts: dict, key: object, value: int) -> None:
+    counts[key] = counts.get(key, 0) + int(value)
+
+
+@dataclass(frozen=True)
+class Report:
+    instrument: str
+    period: Period
+    k: int
+    release: Release
+    rates: dict[str, Rate]
+    trend: tuple[tuple[str, Release, dict[str, Rate]], ...]
+    trend_total: Release
+
+    @property
+    def result_rows(self) -> tuple[str, ...]:
+        return ZONES if self.instrument == "audit" else OUTCOMES
+
+
+def rates_for(instrument: str, release: Release) -> dict[str, Rate]:
+    rates = {"follow_up_on_time": rate(release, ("follow_ups", [cell("on_time")]),
+                                       ("follow_ups", [cell("on_time"), cell("late")]))}
+    for pathway in PATHWAYS:
+        rates[f"pathway:{pathway}"] = rate(release, ("pathways", [cell(pathway)]),
+                                           ("results", [TOTAL]))
+    for row in (ZONES if instrument == "audit" else OUTCOMES):
+        rates[f"result:{row}"] = rate(release, ("results", [row_total(row)]),
+                                      ("results", [TOTAL]))
+    if instrument == "audit":
+        raised = LEVELS[1:]
+        rates["conversation_level2"] = rate(
+            release, ("levels", [cell(level, "delivered") for level in raised]),
+            ("levels", [row_total(level) for level in raised]))
+        for level in LEVELS:
+            rates[f"conversation:{level}"] = rate(release, ("levels", [cell(level, "delivered")]),
+                                                  ("levels", [row_total(level)]))
+            rates[f"level:{level}"] = rate(release, ("levels", [row_total(level)]),
+                                           ("levels", [TOTAL]))
+    return rates
+
+
+def months_needed(period: Period) -> tuple[str, str]:
+    """The first and last month the report reads: the period and its plan quarters."""
+    quarters = plan_quarters(period)
+    first = min(month_index(period.start), month_index(quarters[0][1][0]))
+    last = max(month_index(period.end), month_index(quarters[-1][1][-1]))
+    return month_name(first), month_name(last)
+
+
+def build_report(instrument: str, period: Period, rows: Iterable[GroupRow], k: int) -> Report:
+    """Protect every month read, then release the period, each plan quarter and the plan
+    period as a whole (see :mod:`screening.core.aggregation`)."""
+    if instrument not in INSTRUMENTS:
+        raise ValueError(f"unknown instrument {instrument!r}")
+    series = protect_series(specs_for(instrument), atoms_from(instrument, rows), k)
+    return assemble(instrument, period, series)
+
+
+def assemble(instrument: str, period: Period, series: Series) -> Report:
+    release = series.release(period.months)
+    trend = []
+    window: list[str] = []
+    for label, months in plan_quarters(period):
+        quarter = series.release(months)
+        trend.append((label, quarter, rates_for(instrument, quarter)))
+        window.extend(months)
+    return Report(instrument, period, series.k, release, rates_for(instrument, release),
+                  tuple(trend), series.release(window))
+
+
+def hidden_summary(release: Release) -> dict[str, Sequence[str]]:
+    """Per table, the distinct reasons its hidden figures have."""
+    return {tid: sorted(set(table.hidden().values())) for tid, table in release.tables.items()}
