@@ -28,7 +28,9 @@ def assemble(settings: Settings | None = None) -> Flask:
     try:
         keyring = load_key_file(settings.resolved_key_file)
     except KeyFileError as err:
-        raise StartupError(f"{err} (create it with: flask --app wsgi keys init)") from None
+        missing = err.problem == "does not exist"
+        hint = " (create it with: flask --app wsgi keys init)" if missing else ""
+        raise StartupError(f"{err}{hint}") from None
     try:
         catalogue = load_catalogue(settings.instruments_dir)
     except InstrumentFileError as err:
@@ -92,6 +94,13 @@ def assemble(settings: Settings | None = None) -> Flask:
     from .cli import register_commands
 
     register_commands(app)
+    if settings.trusted_proxies:
+        # The client address (login throttling) and scheme as the reverse proxy saw them.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
     return app
 
 

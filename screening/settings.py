@@ -46,6 +46,9 @@ class Settings:
     log_level: str = "INFO"
     debug: bool = False
     db_pool_size: int = 5
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (0: none, trust no
+    # forwarded header; 1: one proxy such as nginx on the same host).
+    trusted_proxies: int = 0
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +65,7 @@ class Settings:
         check(self.log_level in ("DEBUG", "INFO", "WARNING", "ERROR"), "LOG_LEVEL",
               "must be DEBUG, INFO, WARNING or ERROR")
         check(1 <= self.db_pool_size <= 100, "DB_POOL_SIZE", "must be between 1 and 100")
+        check(0 <= self.trusted_proxies <= 5, "TRUSTED_PROXIES", "must be between 0 and 5")
         url = self.resolved_database_url
         check(url.startswith(("sqlite:///", "postgresql+psycopg://", "postgresql://")),
               "DATABASE_URL", "must start with sqlite:/// or postgresql+psycopg://")

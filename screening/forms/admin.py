@@ -6,20 +6,14 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-try:  # WTForms >= 3.3 takes SelectChoice and deprecates plain tuples
-    from wtforms import SelectChoice
 
-    def choice(value: object, label: object) -> Any:
-        return SelectChoice(value=value, label=label)
-
-except ImportError:  # pragma: no cover - older WTForms
-
-    def choice(value: object, label: object) -> Any:
-        return (value, label)
+def choice(value: object, label: object) -> Any:
+    """A select option (WTForms >= 3.3 deprecates plain tuples)."""
+    return SelectChoice(value=value, label=label)
 
 
 ROLE_NAMES = {

@@ -10,12 +10,15 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField
+from wtforms import HiddenField, RadioField, SelectChoice
 
 from ..core.instruments import Instrument
 
 INDEX_RE = re.compile(r"[0-9]{1,2}\Z")
-SETTINGS = (("home_care", _l("Home care (home visit)")), ("gp_practice", _l("GP practice")))
+SETTINGS = [
+    SelectChoice(value="home_care", label=_l("Home care (home visit)")),
+    SelectChoice(value="gp_practice", label=_l("GP practice")),
+]
 
 
 class ScreeningForm(FlaskForm):

@@ -8,6 +8,7 @@ import json
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from ..forms.patients import BreakGlassForm, RegisterForm, SearchForm
 from ..models import Staff, Unit
@@ -61,7 +62,7 @@ def _register_form() -> RegisterForm:
         )
         .all()
     )
-    form.unit.choices = [(unit_id, name) for unit_id, name in units]
+    form.unit.choices = [SelectChoice(value=unit_id, label=name) for unit_id, name in units]
     return form
 
 

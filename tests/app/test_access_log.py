@@ -416,7 +416,8 @@ def test_verify_while_the_app_appends(app) -> None:
         for _ in range(8):
             session = _db(app).read_session()
             try:
-                verdicts.append(verify(session, app.extensions["screening.keys"], batch=100))  # many reads: a wide window
+                # many reads: a wide window
+                verdicts.append(verify(session, app.extensions["screening.keys"], batch=100))
             finally:
                 session.close()
     finally:

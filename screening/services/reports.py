@@ -1,0 +1,112 @@
+"""Anonymised reports: read the clear report facts (and unit names), never a patient row or a
+sealed column; count in the database with one GROUP BY; suppress in ``core``.
+
+One query reads the period and its plan quarters, grouped by month and by everything a
+table needs (zone or DUDIT outcome, age band, sex, level), with the other figures as sums,
+so a million facts are one scan and a few thousand groups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, and_, case, cast, func, select
+from sqlalchemy.orm import Session
+
+from ..core.report_tables import (
+    INSTRUMENTS,
+    GroupRow,
+    Period,
+    Report,
+    build_report,
+    months_needed,
+)
+from ..models import ReportFact, Unit
+from ..models.assessments import SETTINGS
+
+
+class ReportError(ValueError):
+    """A filter that cannot be used; ``code`` names the problem for the message."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Filters:
+    period: Period
+    instrument: str = "audit"
+    unit_ids: tuple[int, ...] = ()  # empty: every unit
+    setting: str | None = None  # None: both settings
+
+
+@dataclass(frozen=True)
+class UnitChoice:
+    id: int
+    name: str
+    active: bool
+
+
+def unit_choices(session: Session) -> list[UnitChoice]:
+    """Every unit a report may be filtered by (inactive ones too: their facts remain)."""
+    rows = session.execute(select(Unit.id, Unit.name, Unit.active)
+                           .order_by(Unit.active.desc(), Unit.name)).all()
+    return [UnitChoice(int(i), str(n), bool(a)) for i, n, a in rows]
+
+
+def check(session: Session, filters: Filters) -> None:
+    if filters.instrument not in INSTRUMENTS:
+        raise ReportError("unknown_instrument")
+    if filters.setting is not None and filters.setting not in SETTINGS:
+        raise ReportError("unknown_setting")
+    if filters.unit_ids:
+        known = set(session.scalars(select(Unit.id).where(Unit.id.in_(filters.unit_ids))))
+        if known != set(filters.unit_ids):
+            raise ReportError("unknown_unit")
+
+
+def grouped_rows(session: Session, filters: Filters) -> list[GroupRow]:
+    """The GROUP BY over report facts for the months the report needs."""
+    fact = ReportFact
+    first, last = months_needed(filters.period)
+
+    def count_if(condition):  # type: ignore[no-untyped-def]
+        return func.sum(case((condition, 1), else_=0))
+
+    conditions = [fact.instrument == filters.instrument, fact.month >= first,
+                  fact.month <= last]
+    if filters.unit_ids:
+        conditions.append(fact.unit_id.in_(filters.unit_ids))
+    if filters.setting is not None:
+        conditions.append(fact.setting == filters.setting)
+    keys = (fact.month, fact.zone, fact.positive, fact.age_band, fact.sex, fact.level)
+    statement = (
+        select(*keys, func.count(),
+               func.sum(cast(fact.conversation_delivered, Integer)),
+               count_if(fact.follow_up == "on_time"), count_if(fact.follow_up == "late"),
+               count_if(fact.follow_up == "pending"),
+               func.sum(cast(fact.pw_elder_care, Integer)), func.sum(cast(fact.pw_gp, Integer)),
+               func.sum(cast(fact.pw_substance_use_consultant, Integer)),
+               func.sum(cast(fact.pw_specialist_referral, Integer)))
+        .where(and_(*conditions))
+        .group_by(*keys)
+    )
+    return [GroupRow(month, zone, positive, age_band, sex, level, int(n), int(conv or 0),
+                     int(on_time or 0), int(late or 0), int(pending or 0),
+                     (int(p1 or 0), int(p2 or 0), int(p3 or 0), int(p4 or 0)))
+            for (month, zone, positive, age_band, sex, level, n, conv, on_time, late, pending,
+                 p1, p2, p3, p4) in session.execute(statement)]
+
+
+def report(session: Session, filters: Filters, k: int) -> Report:
+    """The suppressed report for ``filters`` (raises :class:`ReportError` on a bad filter)."""
+    check(session, filters)
+    return build_report(filters.instrument, filters.period, grouped_rows(session, filters), k)
+
+
+def unit_names(session: Session, unit_ids: Sequence[int]) -> list[str]:
+    if not unit_ids:
+        return []
+    return list(session.scalars(select(Unit.name).where(Unit.id.in_(unit_ids))
+                                .order_by(Unit.name)))
