@@ -37,9 +37,12 @@ def _ext(name: str):
 
 def register_commands(app: Flask) -> None:
     from .cli_access import access_log_group
+    from .cli_backup import backup_command, restore_command
     from .cli_patients import patients_group
 
     app.cli.add_command(access_log_group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     app.cli.add_command(patients_group)
     app.cli.add_command(db_group)
     app.cli.add_command(staff_group)

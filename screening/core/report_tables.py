@@ -205,6 +205,8 @@ def rates_for(instrument: str, release: Release) -> dict[str, Rate]:
                                       ("results", [TOTAL]))
     if instrument == "audit":
         raised = LEVELS[1:]
+        rates["level2plus"] = rate(release, ("levels", [row_total(level) for level in raised]),
+                                   ("levels", [TOTAL]))
         rates["conversation_level2"] = rate(
             release, ("levels", [cell(level, "delivered") for level in raised]),
             ("levels", [row_total(level) for level in raised]))

@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ..crypto.fields import new_data_key, open_sealed, seal, unwrap_data_key, wrap_data_key
+from ..crypto.fields import new_data_key, open_sealed, seal, wrap_data_key
 from ..crypto.keys import KeyRing
 from ..database import Database
 from ..models import LoginAttempt, Membership, Staff, StaffSession, Unit
 from ..models.base import new_uuid, utcnow
 from ..models.staff import ROLES
 from . import totp
+from .live_keys import current_keyring, unwrap_key
 from .passwords import Hasher, check_policy
 
 ACCOUNT_FAILURES_PER_MINUTE = 5
@@ -45,7 +46,7 @@ def _session_id(token: str) -> str:
 
 
 def _staff_key(keyring: KeyRing, staff: Staff) -> bytes:
-    return unwrap_data_key(keyring, staff.data_key_wrapped, f"staff:{staff.uuid}")
+    return unwrap_key(keyring, staff.data_key_wrapped, f"staff:{staff.uuid}")
 
 
 def totp_secret(keyring: KeyRing, staff: Staff) -> str | None:
@@ -107,7 +108,9 @@ def create_staff(
         )
         staff.uuid = new_uuid()
         data_key = new_data_key()
-        staff.data_key_wrapped = wrap_data_key(keyring, data_key, f"staff:{staff.uuid}")
+        staff.data_key_wrapped = wrap_data_key(
+            current_keyring(keyring), data_key, f"staff:{staff.uuid}"
+        )
         if totp_secret_value is not None:
             staff.totp_secret_sealed = seal(
                 data_key,

@@ -52,7 +52,9 @@ def ensure_demo(db: Database, keyring: KeyRing, hasher: Hasher) -> list[str]:
         lines.append(f"  {username:<13} {role:<11} TOTP key: {secret or '(set up at first login)'}")
     lines.append("Log in with username, password and a six-digit code: add the TOTP key to an")
     lines.append("authenticator app, or print a current code with")
-    lines.append("  make code WHO=sykepleier   (or: .venv/bin/flask --app wsgi demo code sykepleier)")
+    lines.append(
+        "  make code WHO=sykepleier   (or: .venv/bin/flask --app wsgi demo code sykepleier)"
+    )
     return lines
 
 

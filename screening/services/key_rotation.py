@@ -8,8 +8,13 @@ simply skipped, and the app keeps serving between batches. The data key itself d
 change, so nothing sealed needs to be touched.
 
 Re-encryption (:func:`reencrypt_all`) gives each patient a new data key and seals every
-sealed field of the patient's rows again; each batch of a few patients is read, re-sealed and
-written inside one write transaction, so no concurrent edit can slip in between.
+sealed field of the patient's rows again. A batch of patients is read and re-sealed outside
+the write lock; inside one short write transaction the rows are read again and written only
+if nothing changed meanwhile (else the batch is re-sealed there), so no concurrent edit is
+lost or left under the old key.
+
+Both keep the garbage collector out of their write transactions (a full pass can take
+100 ms in a big process), so the longest write lock stays a few milliseconds.
 """
 
 from __future__ import annotations

@@ -18,13 +18,11 @@ date or any other identifying value; a patient is named by its random uuid only.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import unicodedata
 import uuid as uuid_module
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import delete, select
@@ -36,12 +34,10 @@ from stdnum.no import fodselsnummer
 from screening.crypto.fields import (
     OpenError,
     new_data_key,
-    unwrap_data_key,
     wrap_data_key,
-    wrapped_key_id,
 )
 from screening.crypto.hashing import blind_index
-from screening.crypto.keys import KeyFileError, KeyRing, load_key_file
+from screening.crypto.keys import KeyRing
 from screening.database import WRITE_OPTION, Database
 from screening.models import Patient, Unit
 from screening.models.base import new_uuid
@@ -50,6 +46,7 @@ from screening.models.staff import CLINICAL_ROLES
 from screening.services import access_log
 from screening.services.access_log import SYSTEM, Actor
 from screening.services.care import AccessDenied, grant_for
+from screening.services.live_keys import current_keyring, unwrap_key
 
 __all__ = [
     "FnrInfo",
@@ -189,48 +186,6 @@ def key_context(patient_uuid: str) -> str:
     return patient_uuid
 
 
-_fresh_rings: dict[Path, tuple[tuple[int, int, int], KeyRing]] = {}
-
-
-def _fresher_keyring(keyring: KeyRing, wrapped: bytes) -> KeyRing | None:
-    """During an online rotation (``keys rotate``) the command re-wraps data keys under a new
-    key-encryption key that a running app has not loaded yet. When a wrapped key names a KEK
-    this key ring lacks, read the key file again (fully validated; cached by its stat)."""
-    try:
-        kek_id = wrapped_key_id(wrapped)
-    except OpenError:
-        return None
-    if kek_id in keyring.keks:
-        return None
-    try:
-        st = os.stat(keyring.path)
-        signature = (st.st_mtime_ns, st.st_size, st.st_ino)
-        cached = _fresh_rings.get(keyring.path)
-        if cached is not None and cached[0] == signature:
-            ring = cached[1]
-        else:
-            ring = load_key_file(keyring.path)
-            _fresh_rings[keyring.path] = (signature, ring)
-    except (OSError, KeyFileError):
-        return None
-    return ring if kek_id in ring.keks else None
-
-
-def unwrap_key(keyring: KeyRing, wrapped: bytes, context: str) -> bytes:
-    """:func:`~screening.crypto.fields.unwrap_data_key`, but when the wrapped key names a KEK
-    this key ring lacks (an online ``keys rotate`` has re-wrapped it under a new KEK), the
-    key file is read again and used. Raises :class:`~screening.crypto.fields.OpenError`.
-    Every unwrap of a stored key should go through here (staff keys too), so that a running
-    app keeps working during a rotation."""
-    try:
-        return unwrap_data_key(keyring, wrapped, context)
-    except OpenError:
-        fresher = _fresher_keyring(keyring, wrapped)
-        if fresher is None:
-            raise
-    return unwrap_data_key(fresher, wrapped, context)
-
-
 def data_key(keyring: KeyRing, patient: Patient) -> bytes:
     """The patient's data key, unwrapped; :class:`Undecryptable` if it does not open."""
     try:
@@ -283,7 +238,8 @@ def register(db: Database, keyring: KeyRing, actor: Actor | User, *, fnr: str, n
                 raise PatientError("duplicate_fnr")
             patient = Patient(uuid=new_uuid(), fnr_index=index, unit_id=unit_id)
             key = new_data_key()
-            patient.data_key_wrapped = wrap_data_key(keyring, key, key_context(patient.uuid))
+            patient.data_key_wrapped = wrap_data_key(
+                current_keyring(keyring), key, key_context(patient.uuid))
             unlock(patient, key)
             patient.fnr = info.normalised
             patient.name = clean_name
@@ -312,18 +268,19 @@ def _index_exists(db: Database, index: bytes) -> bool:
         session.close()
 
 
-def find_by_fnr(db: Database, keyring: KeyRing, user: User, fnr: str) -> str | None:
-    """The uuid of the patient with this fødselsnummer, if ``user`` may open the patient.
+def search(db: Database, keyring: KeyRing, user: User, fnr: str) -> tuple[str | None, bool]:
+    """(uuid, allowed) of the patient with this fødselsnummer; (None, False) if none.
 
     Looks the number up through the blind index and logs ``patient_search`` in one write
     transaction:
 
-    * found, with a care relationship: outcome ``ok`` under the patient's pseudonym; the uuid
-      is returned;
-    * found, without one: outcome ``denied`` under the patient's pseudonym; returns None, as
-      for a number not registered, so a search does not tell that a patient exists elsewhere
-      (break-the-glass is a separate use case that takes the number and a reason);
-    * not found: outcome ``ok`` with no patient; returns None.
+    * found, with a care relationship: outcome ``ok`` under the patient's pseudonym;
+      returns (uuid, True);
+    * found, without one: outcome ``denied`` under the patient's pseudonym; returns
+      (uuid, False): the clinician, who holds the full number, is offered break-the-glass
+      (a reason, at most 24 hours, reviewed) instead of a registration that would fail as a
+      duplicate. The uuid opens nothing by itself;
+    * not found: outcome ``ok`` with no patient; returns (None, False).
 
     Also the sealed fødselsnummer of the row found must open and equal the number searched
     (a blind index copied between rows is caught here): otherwise the search logs
@@ -338,7 +295,7 @@ def find_by_fnr(db: Database, keyring: KeyRing, user: User, fnr: str) -> str | N
         patient = session.scalar(select(Patient).where(Patient.fnr_index == index))
         if patient is None:
             access_log.record(session, keyring, _actor_for(user, None), "patient_search", None)
-            return None
+            return None, False
         grant = grant_for(session, user, patient)
         if grant is None:
             denied = True
@@ -361,7 +318,14 @@ def find_by_fnr(db: Database, keyring: KeyRing, user: User, fnr: str) -> str | N
     if broken is not None:
         log.warning("undecryptable field %s.%s in a patient search", broken.table, broken.column)
         raise broken
-    return None if denied else patient_uuid
+    return patient_uuid, not denied
+
+
+def find_by_fnr(db: Database, keyring: KeyRing, user: User, fnr: str) -> str | None:
+    """The uuid of the patient with this fødselsnummer if ``user`` may open the patient,
+    else None (see :func:`search`, which also tells a patient registered elsewhere)."""
+    patient_uuid, allowed = search(db, keyring, user, fnr)
+    return patient_uuid if allowed else None
 
 
 @dataclass(frozen=True)

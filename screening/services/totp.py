@@ -24,7 +24,9 @@ def qr_svg(uri: str) -> str:
     return segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff")
 
 
-def matching_step(secret: str, code: str, last_step: int | None, now: float | None = None) -> int | None:
+def matching_step(
+    secret: str, code: str, last_step: int | None, now: float | None = None
+) -> int | None:
     """The time step a code belongs to (within ±1 step of now), or None. A step at or before
     ``last_step`` is refused, so a code, once used, is never accepted again."""
     code = code.strip().replace(" ", "")

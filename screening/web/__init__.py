@@ -6,8 +6,19 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, assessments, auth, conversations, health, home, lang, patients, worklist
+    from . import (
+        admin,
+        assessments,
+        auth,
+        conversations,
+        health,
+        home,
+        lang,
+        patients,
+        reports,
+        worklist,
+    )
 
     for module in (health, lang, auth, home, admin, patients, assessments, conversations,
-                   worklist):
+                   worklist, reports):
         app.register_blueprint(module.bp)

@@ -4,10 +4,14 @@ checklist, drafts, the result page, the printable patient sheet and the FHIR exp
 from __future__ import annotations
 
 import json
+import logging
 import secrets
+from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..core.errors import AnswerError, IncompleteAnswers, UnknownId
 from ..core.scoring import asked_items
@@ -20,6 +24,7 @@ from .patient_access import opened_patient
 from .security import roles
 
 bp = Blueprint("assessments", __name__)
+log = logging.getLogger("screening.web")
 
 QUESTIONNAIRES = ("audit", "dudit")
 MEDICATION = "medication_falls"
@@ -39,14 +44,34 @@ def _default_setting() -> str:
     return "gp_practice" if g.staff.role == "gp" else "home_care"
 
 
+# The database cannot take the write just now (disk full, database down or overloaded).
+UNAVAILABLE = (OperationalError, PoolTimeout)
+
+
+@dataclass(frozen=True)
+class _Unopened:
+    """Stands in for the patient when the record could not be opened (its read could not be
+    logged): the form comes back with the answers, without the patient's name."""
+
+    uuid: str
+    name: str = ""
+    age: int = 0
+
+
 @bp.route("/patients/<uuid:patient_uuid>/screen/<instrument_id>", methods=["GET", "POST"])
 @roles(*CLINICIANS)
 def screen(patient_uuid, instrument_id: str):
     instrument = _instrument(instrument_id)
     checklist = catalogue().instrument(MEDICATION)
     form = ScreeningForm()
-    with opened_patient(str(patient_uuid), action="draft_view") as (record, session, row):
-        draft = assessments.load_draft(session, keyring(), g.staff, row, instrument_id)
+    unsaved = False  # the database refused the write: show the answers again, with 503
+    try:
+        with opened_patient(str(patient_uuid), action="draft_view") as (record, session, row):
+            draft = assessments.load_draft(session, keyring(), g.staff, row, instrument_id)
+    except UNAVAILABLE:
+        if request.method != "POST":
+            raise
+        record, draft, unsaved = _Unopened(str(patient_uuid)), None, True
     answers: dict = partial_answers(instrument, draft or {})
     medication_answers: dict = (draft or {}).get("_medication", {}) if draft else {}
     errors: dict[str, str] = {}
@@ -56,27 +81,32 @@ def screen(patient_uuid, instrument_id: str):
         form.setting.data = (draft or {}).get("_setting") or _default_setting()
         if draft:
             flash(_("Your unsaved answers were restored."), "info")
+    elif unsaved:
+        answers = read_answers(instrument, request.form)
+        medication_answers = _posted_medication(checklist)
     elif form.validate_on_submit():
         answers = read_answers(instrument, request.form)
         medication, med_errors = read_medication(checklist, request.form)
-        medication_answers = {
-            k: request.form.get(f"med_{k}")
-            for k in (i.id for i in checklist.items)
-            if request.form.get(f"med_{k}")
-        }
+        medication_answers = _posted_medication(checklist)
         for item_id in med_errors:
             errors[f"med_{item_id}"] = _("Choose yes or no.")
         if request.form.get("action") == "draft":
-            _save_draft(
-                str(patient_uuid), instrument, answers, medication_answers, form.setting.data
-            )
-            flash(_("The answers are saved as a draft."), "info")
-            return redirect(
-                url_for(
-                    "assessments.screen", patient_uuid=patient_uuid, instrument_id=instrument_id
+            try:
+                _save_draft(
+                    str(patient_uuid), instrument, answers, medication_answers, form.setting.data
                 )
-            )
-        if not errors:
+            except UNAVAILABLE:
+                unsaved = True
+            else:
+                flash(_("The answers are saved as a draft."), "info")
+                return redirect(
+                    url_for(
+                        "assessments.screen",
+                        patient_uuid=patient_uuid,
+                        instrument_id=instrument_id,
+                    )
+                )
+        elif not errors:
             try:
                 done = assessments.submit(
                     database(),
@@ -104,19 +134,27 @@ def screen(patient_uuid, instrument_id: str):
                 summary.append(err.message(lang()))
             except assessments.AssessmentError:
                 abort(400)
+            except UNAVAILABLE:
+                # Rolled back as a whole; the same submission token is kept in the form, so
+                # sending it again stores the assessment exactly once.
+                unsaved = True
     else:
         summary.append(_("Choose where the screening takes place."))
         answers = read_answers(instrument, request.form)
     shown_answers = {k: v for k, v in answers.items() if isinstance(v, int)}
     asked = asked_items(instrument, shown_answers)
-    status = 422 if request.method == "POST" else 200
+    if unsaved:
+        log.warning("answers not saved at %s: database unavailable", request.endpoint)
+        summary.insert(0, _("The answers could not be saved just now. They are still here: "
+                            "wait a minute and send them again."))
+    status = 503 if unsaved else 422 if request.method == "POST" else 200
     return render_template(
         "assessments/screen.html",
         form=form,
         record=record,
         instrument=instrument,
         checklist=checklist,
-        show_checklist_open=record.age >= older_age(),
+        show_checklist_open=isinstance(record, _Unopened) or record.age >= older_age(),
         answers=shown_answers,
         medication_answers=medication_answers,
         asked=asked,
@@ -127,6 +165,14 @@ def screen(patient_uuid, instrument_id: str):
             [{"if_zero": list(r.if_zero), "skip": list(r.skip)} for r in instrument.skip_rules]
         ),
     ), status
+
+
+def _posted_medication(checklist) -> dict:
+    return {
+        k: request.form.get(f"med_{k}")
+        for k in (i.id for i in checklist.items)
+        if request.form.get(f"med_{k}")
+    }
 
 
 def _save_draft(

@@ -38,12 +38,15 @@ def find():
     if form.validate_on_submit():
         fnr = form.fnr.data or ""
         try:
-            found = patients.find_by_fnr(database(), keyring(), g.staff, fnr)
+            found, allowed = patients.search(database(), keyring(), g.staff, fnr)
         except patients.PatientError as err:
             form.fnr.errors = [FNR_MESSAGES.get(err.code, FNR_MESSAGES["invalid_fnr"])()]
         else:
-            if found:
+            if found and allowed:
                 return redirect(url_for("patients.page", patient_uuid=found), code=303)
+            if found:
+                return render_template("patients/break_glass.html", form=BreakGlassForm(),
+                                       patient_uuid=found, elsewhere=True), 403
             flash(_("No patient with this fødselsnummer is registered in your units."), "info")
             register_form = _register_form()
             register_form.fnr.data = fnr

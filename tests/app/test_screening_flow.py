@@ -255,3 +255,21 @@ def test_other_unit_gets_break_glass_page(app, clinic) -> None:
     )
     assert granted.status_code == 303
     assert other.get(f"/patients/{patient}").status_code == 200
+
+
+def test_search_for_a_patient_of_another_unit_offers_break_glass(app, clinic) -> None:
+    owner, other = app.test_client(), app.test_client()
+    login(owner, clinic["nurse"])
+    fnr = older_fnr("male")
+    patient = register(owner, fnr, "Søkt Andresen")
+    login(other, clinic["nurse_b"])
+    page = other.get("/patients").get_data(as_text=True)
+    found = other.post("/patients", data={"csrf_token": csrf_from(page), "fnr": fnr})
+    html = found.get_data(as_text=True)
+    assert found.status_code == 403
+    assert "registrert i en annen enhet" in html and "Søkt Andresen" not in html
+    assert f"/patients/{patient}/break-glass" in html
+    granted = other.post(f"/patients/{patient}/break-glass",
+                         data={"csrf_token": csrf_from(html), "reason": "Akutt tilsyn, natt"})
+    assert granted.status_code == 303
+    assert other.get(f"/patients/{patient}").status_code == 200

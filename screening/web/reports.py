@@ -1,0 +1,129 @@
+"""Anonymised reports for analysts: the report page, a printable one-page summary, and CSV
+and XLSX downloads of exactly what the page shows. Filters come from the query string
+(a GET form); a bad filter gets a message and 422, never a 500.
+
+Unit leaders (their own units only) are not served yet: there is no unit-leader role, and
+clinicians may not see reports."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext as _
+
+from ..core.report_tables import Period, PeriodError, Report
+from ..forms.reports import ReportForm
+from ..services import reports
+from . import report_files, report_view
+from .context import db_session, settings
+from .report_charts import charts
+from .security import roles
+
+bp = Blueprint("reports", __name__)
+ANALYSTS = ("analyst",)
+
+
+def _messages() -> dict[str, str]:
+    return {
+        "bad_month": _("Write the month as YYYY-MM with a year from 2000 to 2100, "
+                       "for example 2024-03."),
+        "bad_year": _("Choose a year from the list."),
+        "bad_quarter": _("Choose a quarter from 1 to 4."),
+        "bad_kind": _("Choose month, quarter, year or from month to month."),
+        "start_after_end": _("The first month comes after the last month."),
+        "too_long": _("Choose a period of at most ten years."),
+        "unknown_unit": _("Choose units from the list."),
+        "unknown_setting": _("Choose a setting from the list."),
+        "unknown_instrument": _("Choose AUDIT or DUDIT."),
+    }
+
+
+def _prepare() -> tuple[ReportForm, reports.Filters | None, str | None, Report | None]:
+    session = db_session()
+    form = ReportForm(request.args)
+    units = reports.unit_choices(session)
+    form.units.choices = [(str(u.id), u.name if u.active else _("%(name)s (closed)",
+                                                                name=u.name)) for u in units]
+    try:
+        filters = form.filters()
+        report = reports.report(session, filters, settings().small_cell_k)
+    except (PeriodError, reports.ReportError) as err:
+        return form, None, _messages().get(err.code, _messages()["bad_kind"]), None
+    return form, filters, None, report
+
+
+def period_text(period: Period) -> str:
+    if period.start == period.end:
+        return period.start
+    return f"{period.start} – {period.end}"
+
+
+def _context(filters: reports.Filters, report: Report) -> dict[str, Any]:
+    setting_names = {None: _("Both settings"), "home_care": _("Home care"),
+                     "gp_practice": _("GP practice")}
+    names = reports.unit_names(db_session(), filters.unit_ids)
+    return {
+        "report": report, "tables": report_view.tables(report),
+        "key_figures": report_view.key_figures(report),
+        "period_text": period_text(filters.period),
+        "instrument_text": filters.instrument.upper(),
+        "setting_text": setting_names.get(filters.setting, filters.setting),
+        "units_text": ", ".join(names) if names else _("All units"),
+        "hidden_mark": report_view.HIDDEN, "no_data_mark": report_view.NO_DATA,
+        "k": report.k, "made_on": date.today().isoformat(),
+        "query": request.query_string.decode("ascii", "replace"),
+    }
+
+
+def _invalid(form: ReportForm, error: str) -> tuple[str, int]:
+    return render_template("reports/page.html", form=form, error=error, report=None,
+                           k=settings().small_cell_k), 422
+
+
+@bp.get("/reports")
+@roles(*ANALYSTS)
+def page() -> str | tuple[str, int]:
+    form, filters, error, report = _prepare()
+    if error or report is None or filters is None:
+        return _invalid(form, error or "")
+    return render_template("reports/page.html", form=form, error=None, charts=charts(report),
+                           **_context(filters, report))
+
+
+@bp.get("/reports/summary")
+@roles(*ANALYSTS)
+def summary() -> str | tuple[str, int]:
+    form, filters, error, report = _prepare()
+    if error or report is None or filters is None:
+        return _invalid(form, error or "")
+    return render_template("reports/summary.html", **_context(filters, report))
+
+
+def _download(kind: str) -> Response | tuple[str, int]:
+    form, filters, error, report = _prepare()
+    if error or report is None or filters is None:
+        return _invalid(form, error or "")
+    context = _context(filters, report)
+    header = report_files.header_lines(context)
+    views = context["tables"]
+    name = f"report-{filters.instrument}-{filters.period.start}-{filters.period.end}"
+    if kind == "csv":
+        return Response(report_files.csv_bytes(header, views),
+                        mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return Response(report_files.xlsx_bytes(header, views), mimetype=report_files.XLSX_TYPE,
+                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+
+
+@bp.get("/reports/report.csv")
+@roles(*ANALYSTS)
+def csv() -> Response | tuple[str, int]:
+    return _download("csv")
+
+
+@bp.get("/reports/report.xlsx")
+@roles(*ANALYSTS)
+def xlsx() -> Response | tuple[str, int]:
+    return _download("xlsx")
