@@ -33,6 +33,16 @@ run: install
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
 	$(FLASK) run --host 127.0.0.1 --port $(PORT) --no-reload --no-debugger
 
+# The app under gunicorn (deploy/gunicorn.conf.py): the same set-up as run, without demo
+# accounts. In production (SCREENING_ENV=production) a missing key file is an error, never
+# replaced by a new one; see docs/operations.md.
+serve: install
+	mkdir -p $(INSTANCE) && chmod 700 $(INSTANCE)
+	$(FLASK) keys $(if $(filter production,$(SCREENING_ENV)),check,init --if-missing)
+	$(FLASK) db upgrade
+	@echo "Serving on 127.0.0.1:$(PORT) under gunicorn (Ctrl-C stops)"
+	PORT=$(PORT) exec $(BIN)/gunicorn -c deploy/gunicorn.conf.py wsgi:app
+
 # A current two-factor code for a demo account: make code WHO=sykepleier
 code:
 	@$(FLASK) demo code $(or $(WHO),sykepleier)
@@ -43,7 +53,14 @@ system-test-deps:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "installing PostgreSQL"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
-install-test: $(VENV)/.installed-test translations system-test-deps
+AXE := tests/browser/.axe/node_modules/axe-core/axe.min.js
+
+$(AXE):
+	@command -v npm >/dev/null 2>&1 || { echo "installing Debian's npm"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm install --silent --no-save --no-audit --no-fund --prefix tests/browser/.axe axe-core@4
+
+install-test: $(VENV)/.installed-test translations system-test-deps $(AXE)
 
 lint: install-test
 	$(BIN)/ruff check screening tests benchmarks migrations wsgi.py

@@ -78,3 +78,24 @@ def partial_answers(instrument: Instrument, raw: Mapping[str, Any]) -> dict[str,
         ):
             out[item.id] = value
     return out
+
+
+def answer_error_text(err: Any, instrument: Instrument, lang: str) -> str:
+    """The core's rejection of an answer, worded for the person filling in the form: the
+    question's number instead of its internal id, the option's label instead of its index.
+    Codes without a form wording fall back to the core's own message."""
+    from flask_babel import gettext as _
+
+    item = next((i for i in instrument.items if i.id == err.item_id), None)
+    if item is None:
+        return str(err.message(lang))
+    if err.code == "not_asked":
+        reason = err.fields.get("reason_nb" if lang == "nb" else "reason", "")
+        value = err.fields.get("value", "")
+        label = next((o.label(lang) for o in item.options if str(o.index) == value), value)
+        return _("Question %(number)d is not asked when %(reason)s. Remove the answer "
+                 "“%(label)s”, or change the earlier answer.",
+                 number=item.number, reason=reason, label=label)
+    if err.code in ("out_of_range", "not_integer", "several_answers", "not_one_answer"):
+        return _("Question %(number)d: choose one of the answers shown.", number=item.number)
+    return str(err.message(lang))

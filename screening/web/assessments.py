@@ -15,7 +15,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..core.errors import AnswerError, IncompleteAnswers, UnknownId
 from ..core.scoring import asked_items
-from ..forms.instruments import ScreeningForm, partial_answers, read_answers, read_medication
+from ..forms.instruments import (
+    ScreeningForm,
+    answer_error_text,
+    partial_answers,
+    read_answers,
+    read_medication,
+)
 from ..i18n import current_lang as lang
 from ..services import assessments, patients
 from ..services.conversations import agreed_goal
@@ -130,8 +136,9 @@ def screen(patient_uuid, instrument_id: str):
                     _("%(count)d question(s) are not answered yet.", count=len(err.missing))
                 )
             except AnswerError as err:
-                errors[err.item_id or "_form"] = err.message(lang())
-                summary.append(err.message(lang()))
+                text = answer_error_text(err, instrument, lang())
+                errors[err.item_id or "_form"] = text
+                summary.append(text)
             except assessments.AssessmentError:
                 abort(400)
             except UNAVAILABLE:
@@ -145,8 +152,13 @@ def screen(patient_uuid, instrument_id: str):
     asked = asked_items(instrument, shown_answers)
     if unsaved:
         log.warning("answers not saved at %s: database unavailable", request.endpoint)
-        summary.insert(0, _("The answers could not be saved just now. They are still here: "
-                            "wait a minute and send them again."))
+        summary.insert(
+            0,
+            _(
+                "The answers could not be saved just now. They are still here: "
+                "wait a minute and send them again."
+            ),
+        )
     status = 503 if unsaved else 422 if request.method == "POST" else 200
     return render_template(
         "assessments/screen.html",

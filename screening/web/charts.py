@@ -39,7 +39,7 @@ def trend_svg(
         )
         parts.append(
             f'<text x="{left - 6}" y="{(top_y + bottom_y) / 2 + 4:.1f}" '
-            f'text-anchor="end" font-size="12" fill="#333">{escape(zone)}</text>'
+            f'text-anchor="end" font-size="16" fill="#333">{escape(zone)}</text>'
         )
     parts.append(
         f'<line x1="{left}" y1="{y(0):.1f}" x2="{left + plot_w}" y2="{y(0):.1f}" stroke="#555"/>'
@@ -61,11 +61,11 @@ def trend_svg(
             )
             parts.append(
                 f'<text x="{x:.1f}" y="{y(total) - 9:.1f}" text-anchor="middle" '
-                f'font-size="12" fill="#111">{total}</text>'
+                f'font-size="16" fill="#111">{total}</text>'
             )
             parts.append(
                 f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" '
-                f'font-size="11" fill="#333">{when.strftime("%d.%m.%y")}</text>'
+                f'font-size="14" fill="#333">{when.strftime("%d.%m.%y")}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text part is escaped above
@@ -99,8 +99,8 @@ def zone_scale_svg(
             f'fill="{ZONE_COLOURS.get(zone, "#ccc")}"/>'
         )
         parts.append(
-            f'<text x="{(x0 + x1) / 2:.1f}" y="{bar_y + bar_h + 20}" '
-            f'text-anchor="middle" font-size="13" fill="#111">{escape(label)}</text>'
+            f'<text x="{(x0 + x1) / 2:.1f}" y="{bar_y + bar_h + 22}" text-anchor="middle" '
+            f'font-size="22" font-weight="bold" fill="#111">{escape(label)}</text>'
         )
     marker = x(min(max(total, 0), max_total) + 0.5)
     parts.append(
@@ -109,7 +109,7 @@ def zone_scale_svg(
     )
     parts.append(
         f'<text x="{marker:.1f}" y="{bar_y - 20}" text-anchor="middle" '
-        f'font-size="15" font-weight="bold" fill="#111">{total}</text>'
+        f'font-size="24" font-weight="bold" fill="#111">{total}</text>'
     )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text part is escaped above

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..core.pathways import PATHWAYS
 from ..i18n import current_lang
@@ -91,7 +91,13 @@ def zone_scale(total: int, lang: str | None = None) -> Markup:
     labels = ZONE_LABELS_NB if lang == "nb" else ZONE_LABELS_EN
     title = (f"Poengsum {total} av 40 på sonene I–IV" if lang == "nb"
              else f"Score {total} of 40 on zones I–IV")
-    return zone_scale_svg(total, labels, title)
+    picture = zone_scale_svg(total, ("I", "II", "III", "IV"), title)
+    # The zone names as HTML below the picture: readable on a phone, where SVG text shrinks.
+    legend = "".join(
+        f'<li><span class="swatch zone-{zone}" aria-hidden="true"></span>{escape(label)}</li>'
+        for zone, label in zip(("1", "2", "3", "4"), labels, strict=True)
+    )
+    return picture + Markup(f'<ul class="zone-legend">{legend}</ul>')  # noqa: S704
 
 
 def register_templating(app: Flask) -> None:

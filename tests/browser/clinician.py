@@ -8,6 +8,7 @@ option), as a screen-reader user would find them.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 
 from playwright.sync_api import Locator, Page, expect
@@ -16,13 +17,23 @@ from tests.app.fnr import random_fnr
 from tests.app.staffing import PASSWORD, Person, next_code
 
 # The bokmål option labels of instruments/audit.toml, by item number.
-FREQUENCY = ["Aldri", "Månedlig eller sjeldnere", "To til fire ganger i måneden",
-             "To til tre ganger i uken", "Fire ganger i uken eller mer"]
+FREQUENCY = [
+    "Aldri",
+    "Månedlig eller sjeldnere",
+    "To til fire ganger i måneden",
+    "To til tre ganger i uken",
+    "Fire ganger i uken eller mer",
+]
 QUANTITY = ["1–2", "3–4", "5–6", "7–9", "10 eller flere"]
 OCCASION = ["Aldri", "Sjelden", "Noen ganger i måneden", "Noen ganger i uken", "Nesten daglig"]
 INJURY = ["Nei", "Ja, men ikke i løpet av siste år", "Ja, i løpet av siste år"]
-AUDIT_LABELS = {1: FREQUENCY, 2: QUANTITY, **{n: OCCASION for n in range(3, 9)},
-                9: INJURY, 10: INJURY}
+AUDIT_LABELS = {
+    1: FREQUENCY,
+    2: QUANTITY,
+    **{n: OCCASION for n in range(3, 9)},
+    9: INJURY,
+    10: INJURY,
+}
 YES_NO = ["Nei", "Ja"]
 
 
@@ -60,8 +71,9 @@ def younger_fnr(rng, sex: str) -> str:  # type: ignore[no-untyped-def]
 
 def item(page: Page, number: int | str, include_hidden: bool = False) -> Locator:
     """An item's fieldset, by the number its legend starts with ("3." or "M2.")."""
-    return page.get_by_role("group", name=re.compile(rf"^{re.escape(str(number))}\. "),
-                            include_hidden=include_hidden)
+    return page.get_by_role(
+        "group", name=re.compile(rf"^{re.escape(str(number))}\. "), include_hidden=include_hidden
+    )
 
 
 def option(page: Page, number: int, index: int) -> Locator:
@@ -74,14 +86,15 @@ def answer(page: Page, answers: dict[int, int]) -> None:
         option(page, number, index).check()
 
 
-def answer_all(page: Page, indices: list[int | None]) -> None:
+def answer_all(page: Page, indices: Sequence[int | None]) -> None:
     answer(page, {n + 1: i for n, i in enumerate(indices) if i is not None})
 
 
 def answer_medication(page: Page, yes: set[int] = frozenset()) -> None:  # type: ignore[assignment]
     for number in range(1, 5):
         item(page, f"M{number}").get_by_role(
-            "radio", name=YES_NO[1 if number in yes else 0], exact=True).check()
+            "radio", name=YES_NO[1 if number in yes else 0], exact=True
+        ).check()
 
 
 def checked_items(page: Page) -> dict[int, int]:

@@ -18,9 +18,15 @@ from werkzeug.serving import make_server
 
 from tests.app.staffing import Person, make_staff, make_units
 
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync",
-                  "--disable-quic"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 TABLET = {"width": 1024, "height": 768}
 PHONE = {"width": 390, "height": 844}
 
@@ -48,8 +54,9 @@ def browser():  # type: ignore[no-untyped-def]
     executable = shutil.which("chromium")
     assert executable, "Debian's chromium is not installed (make test installs it)"
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=executable, headless=True,
-                                              args=CHROMIUM_FLAGS)
+        instance = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
+        )
         yield instance
         instance.close()
 
