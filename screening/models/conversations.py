@@ -48,7 +48,7 @@ class FollowUp(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"),
                                             index=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
-    fact_id: Mapped[int] = mapped_column(ForeignKey("report_facts.id"))
+    fact_id: Mapped[int] = mapped_column(ForeignKey("report_facts.id"), index=True)
     pathway: Mapped[str] = mapped_column(String(32))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     due_date: Mapped[date] = mapped_column(Date, index=True)
