@@ -137,36 +137,53 @@ def login(
     address: str,
     now: datetime | None = None,
 ) -> LoginOutcome:
-    """Check password and TOTP code in one step; on success end nothing else but start a new
-    session with a fresh id. Failures are recorded for throttling."""
+    """Check password and TOTP code in one step; on success start a new session with a
+    fresh id. Failures are recorded for throttling.
+
+    The password hash (argon2, deliberately slow) is checked outside any write transaction,
+    so that logins do not hold the database's write lock (SQLite) while hashing; the TOTP
+    step is then checked and stored with the account row locked, so a code is accepted at
+    most once even when two logins race."""
     now = now or utcnow()
     window = now - timedelta(minutes=1)
     username = username.strip().lower()[:64]
-    with db.write() as session:
-        staff = session.scalar(select(Staff).where(Staff.username == username))
-        by_address = session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(LoginAttempt.address == address, LoginAttempt.at > window)
+    reader = db.read_session()
+    try:
+        found = reader.execute(
+            select(Staff.id, Staff.password_hash, Staff.active).where(Staff.username == username)
+        ).first()
+        staff_id = found[0] if found else None
+        by_address = (
+            reader.scalar(
+                select(func.count())
+                .select_from(LoginAttempt)
+                .where(LoginAttempt.address == address, LoginAttempt.at > window)
+            )
+            or 0
         )
         by_account = 0
-        if staff is not None:
+        if staff_id is not None:
             by_account = (
-                session.scalar(
+                reader.scalar(
                     select(func.count())
                     .select_from(LoginAttempt)
-                    .where(LoginAttempt.staff_id == staff.id, LoginAttempt.at > window)
+                    .where(LoginAttempt.staff_id == staff_id, LoginAttempt.at > window)
                 )
                 or 0
             )
-        if (
-            by_address or 0
-        ) >= ADDRESS_FAILURES_PER_MINUTE or by_account >= ACCOUNT_FAILURES_PER_MINUTE:
-            session.add(LoginAttempt(staff_id=staff.id if staff else None, address=address, at=now))
-            return LoginOutcome("throttled")
-        password_ok = hasher.verify(staff.password_hash if staff else None, password)
-        if staff is None or not password_ok or not staff.active:
-            session.add(LoginAttempt(staff_id=staff.id if staff else None, address=address, at=now))
+    finally:
+        reader.close()
+    if by_address >= ADDRESS_FAILURES_PER_MINUTE or by_account >= ACCOUNT_FAILURES_PER_MINUTE:
+        _failed(db, staff_id, address, now)
+        return LoginOutcome("throttled")
+    password_ok = hasher.verify(found[1] if found else None, password)
+    if found is None or not password_ok or not found[2]:
+        _failed(db, staff_id, address, now)
+        return LoginOutcome("invalid")
+    with db.write() as session:
+        staff = session.scalars(select(Staff).where(Staff.id == staff_id).with_for_update()).first()
+        if staff is None or not staff.active:
+            session.add(LoginAttempt(staff_id=None, address=address, at=now))
             return LoginOutcome("invalid")
         if not staff.totp_enrolled:
             return LoginOutcome("enrol", _start_session(session, staff, "enrol", now))
@@ -176,9 +193,21 @@ def login(
             session.add(LoginAttempt(staff_id=staff.id, address=address, at=now))
             return LoginOutcome("invalid")
         staff.totp_last_step = step
-        if hasher.needs_rehash(staff.password_hash):
-            staff.password_hash = hasher.hash(password)
-        return LoginOutcome("ok", _start_session(session, staff, "full", now))
+        rehash = hasher.needs_rehash(staff.password_hash)
+        token = _start_session(session, staff, "full", now)
+    if rehash:
+        with db.write() as session:
+            session.execute(
+                update(Staff)
+                .where(Staff.id == staff_id)
+                .values(password_hash=hasher.hash(password))
+            )
+    return LoginOutcome("ok", token)
+
+
+def _failed(db: Database, staff_id: int | None, address: str, now: datetime) -> None:
+    with db.write() as session:
+        session.add(LoginAttempt(staff_id=staff_id, address=address, at=now))
 
 
 def _start_session(session: Session, staff: Staff, stage: str, now: datetime) -> str:
