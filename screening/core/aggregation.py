@@ -8,7 +8,10 @@ share their grand total: the number of assessments.
 Suppression works on a series of *atoms* (one per month). Each atom is protected on its own
 (:func:`protect_atom`): a count from 1 to k-1 is hidden (*primary*); then other counts are
 hidden (*complementary*) until no hidden count can be narrowed to an interval shorter than k
-from the published counts and totals (:mod:`screening.core.suppression`); zeros are shown.
+from the published counts and totals, nor pinned to one value by someone who also knows that
+a hidden count is at least 1 (zeros are shown) - see :mod:`screening.core.suppression`. When
+only hiding the grand total can do that (many counts of 1), it is hidden in every table of the
+month, since the tables share it. Every hidden figure is shown with the same mark.
 A release over several months sums the months and hides every figure hidden in any of them
 (*series*), so a month, the next month and the year to date, or any other periods made of
 whole months, published side by side, reveal nothing the months alone do not: every figure
@@ -210,7 +213,7 @@ class Series:
 
     specs: tuple[TableSpec, ...]
     k: int
-    atoms: Mapping[str, Atom]
+    values: Mapping[str, Mapping[str, Mapping[Position, int]]]  # month -> table -> counts
     patterns: Mapping[str, Pattern]
 
     def release(self, months: Iterable[str]) -> Release:
@@ -221,12 +224,13 @@ class Series:
             active = dict.fromkeys(spec.positions(), 0)  # months where the count is not zero
             why: dict[Position, list[str]] = {}
             for month in chosen:
-                atom = self.atoms.get(month)
-                if atom is None:
+                month_values = self.values.get(month)
+                if month_values is None:
                     continue
-                for pos, value in spec.complete(atom.get(spec.id, {})).items():
-                    sums[pos] += value
-                    active[pos] += value > 0
+                for pos, value in month_values[spec.id].items():
+                    if value:
+                        sums[pos] += value
+                        active[pos] += 1
                 for pos, reason in self.patterns[month].get(spec.id, {}).items():
                     why.setdefault(pos, []).append(reason)
             figures = {}
@@ -250,7 +254,9 @@ def _reason(value: int, reasons: list[str], k: int, active_months: int) -> str |
 
 
 def protect_series(specs: Sequence[TableSpec], atoms: Mapping[str, Atom], k: int) -> Series:
-    return Series(tuple(specs), k, dict(atoms),
+    values = {month: {s.id: s.complete(atom.get(s.id, {})) for s in specs}
+              for month, atom in atoms.items()}
+    return Series(tuple(specs), k, values,
                   {month: protect_atom(specs, atom, k) for month, atom in atoms.items()})
 
 

@@ -16,7 +16,7 @@ last month, each quarter released like any other period.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .aggregation import (
@@ -155,28 +155,33 @@ class GroupRow:
 
 def atoms_from(instrument: str, rows: Iterable[GroupRow]) -> dict[str, dict[str, dict]]:
     """Monthly atoms (table id -> interior counts) from grouped rows."""
+    table_ids = [s.id for s in specs_for(instrument)]
+    audit = instrument == "audit"
     atoms: dict[str, dict[str, dict]] = {}
     for r in rows:
-        atom = atoms.setdefault(r.month, {s.id: {} for s in specs_for(instrument)})
+        atom = atoms.get(r.month)
+        if atom is None:
+            atom = atoms[r.month] = {table_id: {} for table_id in table_ids}
         column = f"{r.sex}:{r.age_band}"
-        if instrument == "audit":
+        if audit:
             result = r.zone if r.zone in ZONES else UNKNOWN
-            level = str(r.level) if str(r.level) in LEVELS else UNKNOWN
-            _add(atom["levels"], (level, "delivered"), r.conversations)
-            _add(atom["levels"], (level, "not_delivered"), r.n - r.conversations)
+            level = str(r.level) if r.level is not None and str(r.level) in LEVELS else UNKNOWN
+            levels = atom["levels"]
+            for key, count in (((level, "delivered"), r.conversations),
+                               ((level, "not_delivered"), r.n - r.conversations)):
+                levels[key] = levels.get(key, 0) + count
         else:
             result = UNKNOWN if r.positive is None else OUTCOMES[int(bool(r.positive))]
-        _add(atom["results"], (result, column), r.n)
+        results = atom["results"]
+        results[(result, column)] = results.get((result, column), 0) + r.n
+        follow_ups = atom["follow_ups"]
         for status, count in zip(FOLLOW_UPS, (r.n - r.on_time - r.late - r.pending, r.pending,
                                               r.on_time, r.late), strict=True):
-            _add(atom["follow_ups"], status, count)
+            follow_ups[status] = follow_ups.get(status, 0) + count
+        pathways = atom["pathways"]
         for pathway, count in zip(PATHWAYS, r.pathways, strict=True):
-            _add(atom["pathways"], pathway, count)
+            pathways[pathway] = pathways.get(pathway, 0) + count
     return atoms
-
-
-def _add(counts: dict, key: object, value: int) -> None:
-    counts[key] = counts.get(key, 0) + int(value)
 
 
 @dataclass(frozen=True)
@@ -245,8 +250,3 @@ def assemble(instrument: str, period: Period, series: Series) -> Report:
         window.extend(months)
     return Report(instrument, period, series.k, release, rates_for(instrument, release),
                   tuple(trend), series.release(window))
-
-
-def hidden_summary(release: Release) -> dict[str, Sequence[str]]:
-    """Per table, the distinct reasons its hidden figures have."""
-    return {tid: sorted(set(table.hidden().values())) for tid, table in release.tables.items()}

@@ -9,6 +9,7 @@ from .patients import Patient
 from .staff import LoginAttempt, Membership, Staff, StaffSession, Unit
 
 __all__ = [
-    "AccessLogEntry", "AccessLogHead", "Assessment", "Base", "BreakGlass", "Conversation", "Draft", "FollowUp",
-    "LoginAttempt", "Membership", "Patient", "ReportFact", "Staff", "StaffSession", "Unit",
+    "AccessLogEntry", "AccessLogHead", "Assessment", "Base", "BreakGlass", "Conversation",
+    "Draft", "FollowUp", "LoginAttempt", "Membership", "Patient", "ReportFact", "Staff",
+    "StaffSession", "Unit",
 ]

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -52,6 +53,12 @@ class ReportFact(Base):
         CheckConstraint("sex IN ('male', 'female')", name="sex"),
         CheckConstraint(f"setting IN {SETTINGS!r}", name="setting"),
         CheckConstraint("follow_up IN ('none', 'pending', 'on_time', 'late')", name="follow_up"),
+        # Covers every column a report groups by: reports are one ordered scan, no sort.
+        Index(
+            "ix_report_facts_report", "instrument", "month", "zone", "positive", "age_band",
+            "sex", "level", "setting", "unit_id", "conversation_delivered", "follow_up",
+            "pw_elder_care", "pw_gp", "pw_substance_use_consultant", "pw_specialist_referral",
+        ),
     )
 
 

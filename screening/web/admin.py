@@ -164,7 +164,8 @@ def membership_add(staff_uuid: UUID) -> Response:
     return redirect(url_for("admin.staff_detail", staff_uuid=person.uuid))
 
 
-@bp.post("/staff/<uuid:staff_uuid>/units/<int:unit_id>/remove")
+# Bounded: a larger number would overflow the database integer (a 500 instead of a 404).
+@bp.post("/staff/<uuid:staff_uuid>/units/<int(max=2147483647):unit_id>/remove")
 @roles("admin")
 def membership_remove(staff_uuid: UUID, unit_id: int) -> Response:
     person = _staff_or_404(staff_uuid)

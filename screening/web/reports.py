@@ -55,8 +55,16 @@ def _prepare() -> tuple[ReportForm, reports.Filters | None, str | None, Report |
 
 
 def period_text(period: Period) -> str:
+    """2024, 2024-Q2, 2024-05, or 2024-02 – 2024-07."""
+    start_year, start_month = period.start.split("-")
+    end_year, end_month = period.end.split("-")
     if period.start == period.end:
         return period.start
+    if start_year == end_year and (start_month, end_month) == ("01", "12"):
+        return start_year
+    first, last = int(start_month), int(end_month)
+    if start_year == end_year and first % 3 == 1 and last == first + 2:
+        return f"{start_year}-Q{last // 3}"
     return f"{period.start} – {period.end}"
 
 

@@ -1,0 +1,182 @@
+"""A linear-programming attacker against published report tables (scipy's HiGHS).
+
+The attacker knows every published figure of every release it is given, the structure of
+each table (rows and columns add up to their totals; the tables of one release share the
+grand total), that counts are >= 0 (``labelled``: that a hidden count is >= 1, since zeros
+are shown), and how releases add up: a release over several months is the sum of the
+releases of those months, and months it was not given are unknown tables of counts >= 0.
+For every hidden figure it computes the smallest and largest value consistent with all of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import lil_matrix
+
+from screening.core.aggregation import PLAIN, TOTAL, Release, TableSpec
+
+Key = tuple[str, str, tuple[str, ...]]  # (release name, table id, position)
+
+
+@dataclass
+class _Model:
+    index: dict[Key, int]
+    constant: dict[Key, int]
+    rows: list[dict[int, float]]
+    rhs: list[float]
+
+    def term(self, key: Key) -> tuple[int | None, int]:
+        if key in self.index:
+            return self.index[key], 0
+        return None, self.constant[key]
+
+    def equal(self, plus: Sequence[Key], minus: Sequence[Key]) -> None:
+        """sum(plus) - sum(minus) = 0 over variables and constants."""
+        row: dict[int, float] = {}
+        rhs = 0.0
+        for sign, keys in ((1.0, plus), (-1.0, minus)):
+            for key in keys:
+                var, value = self.term(key)
+                if var is None:
+                    rhs -= sign * value
+                else:
+                    row[var] = row.get(var, 0.0) + sign
+        row = {v: c for v, c in row.items() if c}
+        if row:
+            self.rows.append(row)
+            self.rhs.append(rhs)
+        elif abs(rhs) > 1e-9:
+            raise AssertionError("the published figures contradict each other")
+
+
+def _problem(specs: Sequence[TableSpec], releases: Mapping[str, Release],
+             labelled: bool) -> _Problem:
+    index: dict[Key, int] = {}
+    constant: dict[Key, int] = {}
+    lower: list[float] = []
+    for name, release in releases.items():
+        for spec in specs:
+            for pos, figure in release[spec.id].figures.items():
+                key = (name, spec.id, pos)
+                if figure.hidden:
+                    index[key] = len(index)
+                    lower.append(1.0 if labelled else 0.0)
+                else:
+                    assert figure.value is not None
+                    constant[key] = figure.value
+    # Months inside a longer release that were not released on their own: unknown counts.
+    single = {r.months[0]: n for n, r in releases.items() if len(r.months) == 1}
+    parts: dict[str, list[str]] = {}
+    for name, release in releases.items():
+        inside = [single[m] for m in release.months if m in single]
+        if len(release.months) == 1 or not inside:
+            continue
+        parts[name] = inside
+        if len(inside) < len(release.months):
+            rest = f"{name}-unreleased"
+            parts[name].append(rest)
+            for spec in specs:
+                for pos in spec.positions():
+                    index[(rest, spec.id, pos)] = len(index)
+                    lower.append(0.0)
+    model = _Model(index, constant, [], [])
+    names = list(releases) + sorted({k[0] for k in index if k[0].endswith("-unreleased")})
+    for name in names:
+        present = [s for s in specs if (name, s.id, s.positions()[0]) in index
+                   or (name, s.id, s.positions()[0]) in constant]
+        for spec in present:
+            for members, total in spec.lines():
+                model.equal([(name, spec.id, m) for m in members], [(name, spec.id, total)])
+        totals = [(name, s.id, TOTAL) for s in present if s.kind != PLAIN]
+        for other in totals[1:]:
+            model.equal([totals[0]], [other])
+    for name, inside in parts.items():
+        for spec in specs:
+            for pos in spec.positions():
+                model.equal([(name, spec.id, pos)], [(p, spec.id, pos) for p in inside])
+    matrix = lil_matrix((len(model.rows), len(index)))
+    for i, row in enumerate(model.rows):
+        for var, coef in row.items():
+            matrix[i, var] = coef
+    return _Problem(index, matrix.tocsr() if model.rows else None,
+                    np.array(model.rhs) if model.rows else None,
+                    [(low, None) for low in lower])
+
+
+@dataclass
+class _Problem:
+    index: dict[Key, int]
+    a_eq: object
+    b_eq: object
+    bounds: list[tuple[float, None]]
+
+    def solve(self, objective: np.ndarray) -> tuple[float, np.ndarray | None]:
+        """The minimum of ``objective`` (-inf if unbounded) and a point reaching it."""
+        result = linprog(objective, A_eq=self.a_eq, b_eq=self.b_eq, bounds=self.bounds,
+                         method="highs")
+        if result.status == 3:
+            return float("-inf"), None
+        assert result.status == 0, f"attacker LP failed: {result.message}"
+        return float(result.fun), np.asarray(result.x)
+
+    def targets(self) -> dict[Key, int]:
+        return {key: var for key, var in self.index.items()
+                if not key[0].endswith("-unreleased")}
+
+
+def intervals(specs: Sequence[TableSpec], releases: Mapping[str, Release],
+              labelled: bool = False) -> dict[Key, tuple[float, float]]:
+    """(release, table, position) of every hidden figure -> (lowest, highest) value."""
+    problem = _problem(specs, releases, labelled)
+    result = {}
+    for key, var in problem.targets().items():
+        objective = np.zeros(len(problem.index))
+        objective[var] = 1.0
+        low, _ = problem.solve(objective)
+        high, _ = problem.solve(-objective)
+        result[key] = (low, -high)
+    return result
+
+
+def weakest(specs: Sequence[TableSpec], releases: Mapping[str, Release], k: int,
+            labelled: bool = False, seed: int = 0) -> list[tuple[Key, float, float]]:
+    """Hidden figures the attacker narrows below ``k`` (``labelled``: pins exactly), with
+    their intervals. Every solution found is a feasible point, so a figure already seen
+    to vary by ``k`` (or at all) needs no optimisation of its own."""
+    need = 1e-6 if labelled else k - 1e-6
+    problem = _problem(specs, releases, labelled)
+    targets = problem.targets()
+    if not targets:
+        return []
+    size = len(problem.index)
+    seen_low = np.full(size, np.inf)
+    seen_high = np.full(size, -np.inf)
+
+    def note(point: np.ndarray | None) -> None:
+        if point is not None:
+            np.minimum(seen_low, point, out=seen_low)
+            np.maximum(seen_high, point, out=seen_high)
+
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        note(problem.solve(rng.normal(size=size))[1])
+    weak = []
+    for key, var in targets.items():
+        if seen_high[var] - seen_low[var] >= need:
+            continue
+        objective = np.zeros(size)
+        objective[var] = 1.0
+        low, point = problem.solve(objective)
+        note(point)
+        if seen_high[var] - low >= need:
+            continue
+        high, point = problem.solve(-objective)
+        note(point)
+        if -high - low < need:
+            weak.append((key, low, -high))
+    return weak
+
