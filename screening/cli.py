@@ -84,10 +84,12 @@ def staff_group() -> None:
 @click.option("--role", required=True,
               type=click.Choice(["nurse", "gp", "consultant", "analyst", "admin"]))
 @click.option("--unit", "units", multiple=True, help="Unit code; repeat for several units.")
+@click.option("--leader-of", "leader_of", multiple=True,
+              help="Unit code (also given with --unit) whose anonymised reports the person sees.")
 @click.option("--hpr", default=None, help="HPR number (clinicians).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def staff_create(username: str, display_name: str, role: str, units: tuple[str, ...],
-                 hpr: str | None, password_stdin: bool) -> None:
+                 leader_of: tuple[str, ...], hpr: str | None, password_stdin: bool) -> None:
     """Create an account; the user sets up two-factor login at first login."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -96,7 +98,7 @@ def staff_create(username: str, display_name: str, role: str, units: tuple[str, 
     try:
         accounts.create_staff(_ext("db"), _ext("keys"), _ext("hasher"), username=username,
                               display_name=display_name, role=role, password=password,
-                              unit_codes=units, hpr_number=hpr)
+                              unit_codes=units, leader_of=leader_of, hpr_number=hpr)
     except PasswordRejected as err:
         raise click.ClickException(PASSWORD_MESSAGES[err.code]) from None
     except accounts.AccountError as err:

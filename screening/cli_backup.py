@@ -21,7 +21,7 @@ def _ext(name: str) -> Any:
 
 
 @click.command("backup")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 @with_appcontext
 def backup_command(path: Path, force: bool) -> None:
@@ -37,7 +37,7 @@ def backup_command(path: Path, force: bool) -> None:
 
 
 @click.command("restore")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path))
 @click.option("--yes", is_flag=True,
               help="Replace the database even though it has data (it is overwritten).")
 @with_appcontext

@@ -6,7 +6,14 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -83,6 +90,7 @@ class UnitCreateForm(FlaskForm):
 
 class MembershipForm(FlaskForm):
     unit = SelectField(_l("Unit"), coerce=int, validators=[DataRequired(REQUIRED)])
+    leader = BooleanField(_l("Unit leader (sees the unit's anonymised reports)"))
 
 
 class ConfirmForm(FlaskForm):

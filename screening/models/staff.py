@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -42,6 +43,8 @@ class Membership(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"),
                                           primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    # A unit leader sees the anonymised reports of this unit.
+    leader: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Staff(Base):
@@ -72,9 +75,15 @@ class Staff(Base):
         CheckConstraint("locale IN ('nb', 'en')", name="locale"),
     )
 
+    memberships: Mapped[list[Membership]] = relationship(lazy="selectin", viewonly=True)
+
     @property
     def unit_ids(self) -> frozenset[int]:
         return frozenset(unit.id for unit in self.units)
+
+    @property
+    def led_unit_ids(self) -> frozenset[int]:
+        return frozenset(m.unit_id for m in self.memberships if m.leader)
 
 
 class StaffSession(Base):

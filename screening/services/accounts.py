@@ -71,12 +71,14 @@ def create_staff(
     role: str,
     password: str,
     unit_codes: tuple[str, ...] = (),
+    leader_of: tuple[str, ...] = (),
     hpr_number: str | None = None,
     totp_secret_value: str | None = None,
     locale: str = "nb",
 ) -> int:
     """Create an account. With ``totp_secret_value`` the second factor is enrolled at once
-    (demo accounts); otherwise the user enrols at first login."""
+    (demo accounts); otherwise the user enrols at first login. ``leader_of``: unit codes
+    (among ``unit_codes``) whose anonymised reports the person sees."""
     username = username.strip().lower()
     if (
         not username
@@ -120,9 +122,18 @@ def create_staff(
                 row_uuid=staff.uuid,
             )
             staff.totp_enrolled = True
+        if not set(leader_of) <= set(unit_codes):
+            raise AccountError("unknown_unit")
         staff.units = units
         session.add(staff)
         session.flush()
+        if leader_of:
+            session.execute(
+                update(Membership)
+                .where(Membership.staff_id == staff.id,
+                       Membership.unit_id.in_([u.id for u in units if u.code in leader_of]))
+                .values(leader=True)
+            )
         return staff.id
 
 
@@ -272,6 +283,7 @@ class CurrentUser:
     locale: str
     unit_ids: frozenset[int]
     stage: str
+    led_unit_ids: frozenset[int] = frozenset()  # units whose anonymised reports they see
 
 
 def resume(
@@ -300,6 +312,7 @@ def resume(
             staff.locale,
             staff.unit_ids,
             row.stage,
+            staff.led_unit_ids,
         )
         stale = now - row.last_seen_at > timedelta(seconds=60)
     finally:

@@ -35,6 +35,7 @@ class StaffRow:
     active: bool
     totp_enrolled: bool
     units: tuple[tuple[int, str, str], ...]  # (id, code, name)
+    led_unit_ids: frozenset[int] = frozenset()  # units whose reports this person sees
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class UnitRow:
 def _staff_row(staff: Staff) -> StaffRow:
     return StaffRow(staff.id, staff.uuid, staff.username, staff.display_name, staff.role,
                     staff.hpr_number, staff.active, staff.totp_enrolled,
-                    tuple((unit.id, unit.code, unit.name) for unit in staff.units))
+                    tuple((unit.id, unit.code, unit.name) for unit in staff.units),
+                    staff.led_unit_ids)
 
 
 def list_staff(db: Database) -> list[StaffRow]:
@@ -104,7 +106,8 @@ def create_unit(db: Database, code: str, name: str, kind: str) -> int:
         return unit.id
 
 
-def add_member(db: Database, staff_uuid: str, unit_id: int) -> None:
+def add_member(db: Database, staff_uuid: str, unit_id: int, leader: bool = False) -> None:
+    """Make the person a member of the unit (again, with ``leader`` as given)."""
     with db.write() as session:
         staff = session.scalar(select(Staff).where(Staff.uuid == staff_uuid))
         if staff is None:
@@ -112,9 +115,13 @@ def add_member(db: Database, staff_uuid: str, unit_id: int) -> None:
         unit = session.get(Unit, unit_id)
         if unit is None or not unit.active:
             raise AccountError("unknown_unit")
-        if session.get(Membership, (staff.id, unit.id)) is None:
-            session.add(Membership(staff_id=staff.id, unit_id=unit.id))
+        membership = session.get(Membership, (staff.id, unit.id))
+        if membership is None:
+            session.add(Membership(staff_id=staff.id, unit_id=unit.id, leader=leader))
             log.info("staff %s added to unit %s", staff.username, unit.code)
+        elif membership.leader != leader:
+            membership.leader = leader
+            log.info("staff %s leader of unit %s: %s", staff.username, unit.code, leader)
 
 
 def remove_member(db: Database, staff_uuid: str, unit_id: int) -> None:

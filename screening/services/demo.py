@@ -21,12 +21,14 @@ UNITS = (
 )
 STAFF = (
     ("sykepleier", "Demo Sykepleier", "nurse", ("hjemmetjeneste-nord",)),
+    ("avdelingsleder", "Demo Avdelingsleder", "nurse", ("hjemmetjeneste-nord",)),
     ("lege", "Demo Lege", "gp", ("legekontor",)),
     ("ruskonsulent", "Demo Ruskonsulent", "consultant", ("rustjeneste",)),
     ("analytiker", "Demo Analytiker", "analyst", ()),
     ("admin", "Demo Administrator", "admin", ()),
 )
 DEMO_USERNAMES = frozenset(username for username, *_ in STAFF)
+LEADERS = frozenset({"avdelingsleder"})  # unit leaders: see their unit's reports
 
 
 def ensure_demo(db: Database, keyring: KeyRing, hasher: Hasher) -> list[str]:
@@ -46,10 +48,12 @@ def ensure_demo(db: Database, keyring: KeyRing, hasher: Hasher) -> list[str]:
                 role=role,
                 password=DEMO_PASSWORD,
                 unit_codes=units,
+                leader_of=units if username in LEADERS else (),
                 totp_secret_value=totp.new_secret(),
             )
         secret = _secret(db, keyring, username)
-        lines.append(f"  {username:<13} {role:<11} TOTP key: {secret or '(set up at first login)'}")
+        shown = role + (" (unit leader)" if username in LEADERS else "")
+        lines.append(f"  {username:<15} {shown:<20} TOTP key: {secret or '(not set up)'}")
     lines.append("Log in with username, password and a six-digit code: add the TOTP key to an")
     lines.append("authenticator app, or print a current code with")
     lines.append(

@@ -154,7 +154,8 @@ def membership_add(staff_uuid: UUID) -> Response:
                          for unit in administration.list_units(database())]
     if form.validate_on_submit() and form.unit.data is not None:
         try:
-            administration.add_member(database(), person.uuid, form.unit.data)
+            administration.add_member(database(), person.uuid, form.unit.data,
+                                      leader=bool(form.leader.data))
         except AccountError as err:
             flash(_account_message(err.code), "error")
         else:

@@ -2,15 +2,18 @@
 and XLSX downloads of exactly what the page shows. Filters come from the query string
 (a GET form); a bad filter gets a message and 422, never a 500.
 
-Unit leaders (their own units only) are not served yet: there is no unit-leader role, and
-clinicians may not see reports."""
+Analysts see every unit; a unit leader (a member marked as leader of a unit, whatever the
+role) sees the units they lead, and only those."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from datetime import date
+from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request
 from flask_babel import gettext as _
 
 from ..core.report_tables import Period, PeriodError, Report
@@ -19,10 +22,26 @@ from ..services import reports
 from . import report_files, report_view
 from .context import db_session, settings
 from .report_charts import charts
-from .security import roles
 
 bp = Blueprint("reports", __name__)
 ANALYSTS = ("analyst",)
+
+
+def _allowed_units() -> frozenset[int] | None:
+    """None: every unit (analysts); otherwise the units the user leads."""
+    return None if g.staff.role in ANALYSTS else g.staff.led_unit_ids
+
+
+def report_readers(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Analysts, and unit leaders for their own units; anyone else 403."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.staff is None or (g.staff.role not in ANALYSTS and not g.staff.led_unit_ids):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def _messages() -> dict[str, str]:
@@ -43,11 +62,18 @@ def _messages() -> dict[str, str]:
 def _prepare() -> tuple[ReportForm, reports.Filters | None, str | None, Report | None]:
     session = db_session()
     form = ReportForm(request.args)
-    units = reports.unit_choices(session)
+    allowed = _allowed_units()
+    units = [u for u in reports.unit_choices(session) if allowed is None or u.id in allowed]
     form.units.choices = [(str(u.id), u.name if u.active else _("%(name)s (closed)",
                                                                 name=u.name)) for u in units]
     try:
         filters = form.filters()
+        if allowed is not None:
+            # A unit leader's report covers the units they lead, never more.
+            chosen = set(filters.unit_ids) or set(allowed)
+            if not chosen <= allowed:
+                raise reports.ReportError("unknown_unit")
+            filters = dataclasses.replace(filters, unit_ids=tuple(sorted(chosen)))
         report = reports.report(session, filters, settings().small_cell_k)
     except (PeriodError, reports.ReportError) as err:
         return form, None, _messages().get(err.code, _messages()["bad_kind"]), None
@@ -91,7 +117,7 @@ def _invalid(form: ReportForm, error: str) -> tuple[str, int]:
 
 
 @bp.get("/reports")
-@roles(*ANALYSTS)
+@report_readers
 def page() -> str | tuple[str, int]:
     form, filters, error, report = _prepare()
     if error or report is None or filters is None:
@@ -101,7 +127,7 @@ def page() -> str | tuple[str, int]:
 
 
 @bp.get("/reports/summary")
-@roles(*ANALYSTS)
+@report_readers
 def summary() -> str | tuple[str, int]:
     form, filters, error, report = _prepare()
     if error or report is None or filters is None:
@@ -126,12 +152,12 @@ def _download(kind: str) -> Response | tuple[str, int]:
 
 
 @bp.get("/reports/report.csv")
-@roles(*ANALYSTS)
+@report_readers
 def csv() -> Response | tuple[str, int]:
     return _download("csv")
 
 
 @bp.get("/reports/report.xlsx")
-@roles(*ANALYSTS)
+@report_readers
 def xlsx() -> Response | tuple[str, int]:
     return _download("xlsx")
