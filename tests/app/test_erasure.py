@@ -228,9 +228,9 @@ def _opens(key: bytes, blob: tuple[str, str, str, bytes]) -> bool:
     return True
 
 
+@pytest.mark.sqlite_only
 def test_erase_leaves_no_copy_of_the_key_in_the_sqlite_files(clinic: Clinic) -> None:
-    if not clinic.db.is_sqlite:
-        pytest.skip("SQLite files only")
+    assert clinic.db.is_sqlite
     registered = register_many(clinic, 20)
     target = registered[7]
     add_records(clinic, target.uuid, "gone")
