@@ -27,18 +27,21 @@ ON_POSTGRES = bool(PG_URL)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests of SQLite's own files and pragmas (``sqlite_only``) and tests that use no
     database at all (``no_database``) run in the SQLite pass; the PostgreSQL pass deselects
-    them (reported as deselected, never skipped)."""
+    them. Tests of PostgreSQL itself (``postgres_only``) run in the PostgreSQL pass only.
+    Deselected tests are reported as such; nothing is skipped."""
     here = Path(__file__).resolve().parent
     for item in items:
         where = Path(str(item.fspath)).resolve()
         if where.parent in NO_DATABASE_FOLDERS or where.parent == here and where.name in (
                 "test_architecture.py", "test_translations.py"):
             item.add_marker(pytest.mark.no_database)
-    if not ON_POSTGRES:
-        return
     keep, drop = [], []
     for item in items:
-        marked = item.get_closest_marker("sqlite_only") or item.get_closest_marker("no_database")
+        if ON_POSTGRES:
+            marked = item.get_closest_marker("sqlite_only") or item.get_closest_marker(
+                "no_database")
+        else:
+            marked = item.get_closest_marker("postgres_only")
         (drop if marked else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
