@@ -74,7 +74,7 @@ class ReportForm(FlaskForm):
             raise ReportError("unknown_setting")
         unit_ids = []
         for raw in self.units.data or []:
-            if not str(raw).isdigit() or len(str(raw)) > 9:
+            if not (str(raw).isascii() and str(raw).isdigit()) or len(str(raw)) > 9:
                 raise ReportError("unknown_unit")
             unit_ids.append(int(raw))
         return Filters(period, self.instrument.data, tuple(sorted(set(unit_ids))), setting)
@@ -82,6 +82,6 @@ class ReportForm(FlaskForm):
 
 def _number(raw: object, code: str) -> int:
     text = str(raw or "").strip()
-    if not text.isdigit() or len(text) > 4:
+    if not (text.isascii() and text.isdigit()) or len(text) > 4:
         raise PeriodError(code)
     return int(text)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..crypto.fields import new_data_key, open_sealed, seal, wrap_data_key
@@ -19,6 +21,8 @@ from ..models.staff import ROLES
 from . import totp
 from .live_keys import current_keyring, unwrap_key
 from .passwords import Hasher, check_policy
+
+log = logging.getLogger(__name__)
 
 ACCOUNT_FAILURES_PER_MINUTE = 5
 ADDRESS_FAILURES_PER_MINUTE = 30
@@ -318,10 +322,15 @@ def resume(
     finally:
         session.close()
     if stale:
-        with db.write() as write:
-            write.execute(
-                update(StaffSession).where(StaffSession.id == sid).values(last_seen_at=now)
-            )
+        # Best effort: a database that cannot take a write just now (disk full, overload)
+        # must not turn every page into an error before the view can keep the user's input.
+        try:
+            with db.write() as write:
+                write.execute(
+                    update(StaffSession).where(StaffSession.id == sid).values(last_seen_at=now)
+                )
+        except OperationalError:
+            log.warning("session activity not recorded: database unavailable")
     return user
 
 

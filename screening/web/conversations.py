@@ -53,7 +53,7 @@ def edit(assessment_uuid):
     elif form.validate_on_submit():
         record = read_record(checklist, request.form)
         version = form.version.data
-        expected = int(version) if version and version.isdigit() else None
+        expected = int(version) if version and version.isascii() and version.isdigit() else None
         try:
             conversations.save(
                 database(),
