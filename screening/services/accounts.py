@@ -162,6 +162,9 @@ def login(
     now = now or utcnow()
     window = now - timedelta(minutes=1)
     username = username.strip().lower()[:64]
+    if not username.isprintable() or not address.isprintable():
+        # PostgreSQL text cannot hold NUL; no account name has control characters anyway.
+        return LoginOutcome("invalid")
     reader = db.read_session()
     try:
         found = reader.execute(

@@ -8,7 +8,7 @@ import traceback
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -51,6 +51,14 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(err: HTTPException) -> tuple[str, int]:
         code = err.code or 500
         return render_error(code if code in _titles() else (400 if code < 500 else 500))
+
+    @app.errorhandler(DataError)
+    def bad_data(err: DataError) -> tuple[str, int]:
+        # The database refused a value (e.g. NUL in text on PostgreSQL): bad input, nothing
+        # stored (the transaction rolled back). The value itself is not logged.
+        log.warning("database refused a value at %s: %s", request.endpoint,
+                    type(getattr(err, "orig", err)).__name__)
+        return render_error(400)
 
     @app.errorhandler(NeedsBreakGlass)
     def needs_break_glass(err: NeedsBreakGlass) -> tuple[str, int]:
