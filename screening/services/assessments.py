@@ -103,15 +103,20 @@ def submit(
         return existing
 
 
+def _stored(session: Session, token: str) -> Submitted | None:
+    """The assessment already stored under a submission token, if any."""
+    row = session.execute(
+        select(Assessment.uuid, Patient.uuid)
+        .join(Patient, Patient.id == Assessment.patient_id)
+        .where(Assessment.submission_token == token)
+    ).first()
+    return Submitted(row[0], row[1], True) if row else None
+
+
 def _by_token(db: Database, token: str) -> Submitted | None:
     session = db.read_session()
     try:
-        row = session.execute(
-            select(Assessment.uuid, Patient.uuid)
-            .join(Patient, Patient.id == Assessment.patient_id)
-            .where(Assessment.submission_token == token)
-        ).first()
-        return Submitted(row[0], row[1], True) if row else None
+        return _stored(session, token)
     finally:
         session.close()
 
@@ -132,15 +137,11 @@ def _submit(
     now: datetime,
 ) -> Submitted:
     with db.write() as session:
-        found = session.execute(
-            select(Assessment.uuid, Patient.uuid)
-            .join(Patient, Patient.id == Assessment.patient_id)
-            .where(Assessment.submission_token == token)
-        ).first()
+        found = _stored(session, token)
         if found is not None:
-            if found[1] != patient_uuid:
+            if found.patient_uuid != patient_uuid:
                 raise AssessmentError("bad_token")
-            return Submitted(found[0], found[1], True)
+            return found
         record = patients.open_patient(
             session, keyring, user, patient_uuid, action="assessment_create"
         )
