@@ -2,7 +2,8 @@
 
 SQLite (the embedded default) runs with WAL, a busy timeout and foreign keys on; write
 transactions begin IMMEDIATE so that a read-then-write transaction cannot fail half-way
-under concurrency. PostgreSQL is used through psycopg 3.
+under concurrency, and queue for a file lock first (:mod:`screening.write_gate`).
+PostgreSQL is used through psycopg 3.
 
 Views read through :func:`read_session` (one per request); services change data inside
 ``with database.write() as session:``, one transaction per use case.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -19,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from .settings import Settings
+from .write_gate import WriteGate, no_gate
 
 WRITE_OPTION = "screening_write"
 
@@ -47,6 +50,9 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine, settings.sqlite_busy_timeout_ms)
         self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
+        database = url.database or ""
+        self._gate = (WriteGate(Path(database + "-writer")).held
+                      if self.is_sqlite and database not in ("", ":memory:") else no_gate)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
 
@@ -59,7 +65,7 @@ class Database:
         an error marked ``commit_anyway`` (a refused access, an unreadable field): what was
         written before it (the access-log row that records it) is committed, then it is
         raised on."""
-        with self._writer() as session:
+        with self._gate(), self._writer() as session:
             transaction = session.begin()
             try:
                 yield session

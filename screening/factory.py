@@ -13,7 +13,7 @@ from .core.errors import InstrumentFileError
 from .crypto.keys import KeyFileError, load_key_file
 from .database import Database
 from .extensions import babel, csrf
-from .i18n import select_locale
+from .i18n import install_template_gettext, select_locale
 from .services.passwords import Hasher
 from .settings import PROJECT_ROOT, Settings, SettingsError
 from .startup import StartupError
@@ -80,6 +80,7 @@ def assemble(settings: Settings | None = None) -> Flask:
     _configure_logging(settings)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    install_template_gettext(app)
 
     from .web import register_blueprints
     from .web.errors import register_error_handlers

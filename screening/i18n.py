@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, session
+from typing import Any
+
+from flask import Flask, current_app, g, session
 
 LANGUAGES = {"nb": "Norsk bokmål", "en": "English"}
 
@@ -24,3 +26,25 @@ def current_lang() -> str:
 
     locale = get_locale()
     return "en" if locale is not None and locale.language == "en" else "nb"
+
+
+def _translations() -> Any:
+    """This request's catalogue, looked up once per request (Flask-Babel looks it up again
+    for every string, which costs more than drawing the rest of a page's text)."""
+    try:
+        return g._screening_translations
+    except AttributeError:
+        from flask_babel import get_translations
+
+        found = g._screening_translations = get_translations()
+        return found
+
+
+def install_template_gettext(app: Flask) -> None:
+    """Give templates ``_``/``gettext``/``ngettext`` that use :func:`_translations`. Call
+    after ``babel.init_app``; the language is chosen before any template is drawn."""
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     PasswordField,
@@ -16,6 +15,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from .base import Form
 
 
 def choice(value: object, label: object) -> Any:
@@ -47,7 +48,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class StaffCreateForm(FlaskForm):
+class StaffCreateForm(Form):
     username = StringField(
         _l("Username"),
         validators=[DataRequired(REQUIRED), Length(max=64),
@@ -74,7 +75,7 @@ class StaffCreateForm(FlaskForm):
         render_kw={"autocomplete": "new-password"})
 
 
-class UnitCreateForm(FlaskForm):
+class UnitCreateForm(Form):
     code = StringField(
         _l("Code"),
         validators=[DataRequired(REQUIRED), Length(max=40),
@@ -88,10 +89,10 @@ class UnitCreateForm(FlaskForm):
                        validators=[DataRequired(REQUIRED)])
 
 
-class MembershipForm(FlaskForm):
+class MembershipForm(Form):
     unit = SelectField(_l("Unit"), coerce=int, validators=[DataRequired(REQUIRED)])
     leader = BooleanField(_l("Unit leader (sees the unit's anonymised reports)"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that changes state: only the CSRF token."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
+from .base import Form
 
-class LoginForm(FlaskForm):
+
+class LoginForm(Form):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)],
                            render_kw={"autocomplete": "username", "autocapitalize": "none"})
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)],
@@ -19,7 +20,7 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(Form):
     code = StringField(_l("Code from the authenticator app"),
                        validators=[DataRequired(), Regexp(r"^\s*\d{3}\s?\d{3}\s*$",
                                                           message=_l("Enter the 6 digits."))],

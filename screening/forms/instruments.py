@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice
 
 from ..core.instruments import Instrument
+from .base import Form
 
 INDEX_RE = re.compile(r"[0-9]{1,2}\Z")
 SETTINGS = [
@@ -21,7 +21,7 @@ SETTINGS = [
 ]
 
 
-class ScreeningForm(FlaskForm):
+class ScreeningForm(Form):
     """CSRF, the submission token and the setting; item fields are read from the request
     through :func:`read_answers` because they come from instrument data."""
 

@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -16,11 +15,12 @@ from ..core.report_tables import INSTRUMENTS, Period, PeriodError
 from ..models.assessments import SETTINGS
 from ..services.reports import Filters, ReportError
 from .admin import choice
+from .base import Form
 
 KINDS = ("month", "quarter", "year", "custom")
 
 
-class ReportForm(FlaskForm):
+class ReportForm(Form):
     class Meta:
         csrf = False  # a GET form that only reads
 

@@ -7,11 +7,11 @@ patient by a keyed pseudonym only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -54,45 +54,84 @@ def entry_hash(keyring: KeyRing, prev_hash: str, entry: Any) -> str:
     return chain_mac(keyring, "\x1f".join(fields).encode())
 
 
+@dataclass
+class _Head:
+    """The chain head as locked by this transaction."""
+
+    last_id: int
+    last_hash: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An entry as written (the fields :func:`entry_hash` reads, then the chain links)."""
+
+    id: int
+    at: datetime
+    staff_id: int | None
+    role: str
+    unit_id: int | None
+    action: str
+    patient_pseudonym: str | None
+    purpose: str
+    outcome: str
+    prev_hash: str = ""
+    hash: str = ""
+
+
+_ENTRIES: Table = AccessLogEntry.__table__  # type: ignore[assignment]
+_HEADS: Table = AccessLogHead.__table__  # type: ignore[assignment]
+# Built once: every patient page appends an entry.
+_APPEND = insert(_ENTRIES)
+_ADVANCE = (update(_HEADS).where(_HEADS.c.id == 1)
+            .values(last_id=bindparam("new_id"), last_hash=bindparam("new_hash")))
+_READ_HEAD = (select(_HEADS.c.last_id, _HEADS.c.last_hash).where(_HEADS.c.id == 1)
+              .with_for_update())
+
+
 def record(session: Session, keyring: KeyRing, actor: Actor, action: str,
            patient_uuid: str | None, purpose: str = "care", outcome: str = "ok",
-           at: datetime | None = None) -> AccessLogEntry:
-    """Append one entry in the caller's transaction."""
+           at: datetime | None = None) -> Entry:
+    """Append one entry in the caller's transaction (plain statements, no ORM objects:
+    every patient page writes one) and return it."""
     if action not in ACTIONS or outcome not in OUTCOMES or purpose not in PURPOSES:
         raise ValueError("unknown access-log action, outcome or purpose")
     head = _locked_head(session)
-    entry = AccessLogEntry(
+    entry = Entry(
         id=head.last_id + 1, at=(at or utcnow()).astimezone(UTC), staff_id=actor.staff_id,
-        role=actor.role, unit_id=actor.unit_id,
-        action=action, patient_pseudonym=pseudonym(keyring, patient_uuid) if patient_uuid else None,
-        purpose=purpose, outcome=outcome, prev_hash=head.last_hash)
-    entry.hash = entry_hash(keyring, head.last_hash, entry)
-    session.add(entry)
-    head.last_id = entry.id
-    head.last_hash = entry.hash
-    session.flush()
-    return entry
+        role=actor.role, unit_id=actor.unit_id, action=action,
+        patient_pseudonym=pseudonym(keyring, patient_uuid) if patient_uuid else None,
+        purpose=purpose, outcome=outcome)
+    head_hash = head.last_hash
+    digest = entry_hash(keyring, head_hash, entry)
+    session.execute(_APPEND, {
+        "id": entry.id, "at": entry.at, "staff_id": entry.staff_id, "role": entry.role,
+        "unit_id": entry.unit_id, "action": entry.action,
+        "patient_pseudonym": entry.patient_pseudonym, "purpose": entry.purpose,
+        "outcome": entry.outcome, "prev_hash": head_hash, "hash": digest})
+    session.execute(_ADVANCE, {"new_id": entry.id, "new_hash": digest})
+    head.last_id, head.last_hash = entry.id, digest
+    return replace(entry, prev_hash=head_hash, hash=digest)
 
 
-def _locked_head(session: Session) -> AccessLogHead:
+def _locked_head(session: Session) -> _Head:
     """The head row, locked until the caller's transaction ends (SQLite: the write
     transaction began IMMEDIATE, so it is the only writer; PostgreSQL: FOR UPDATE), and
-    read afresh, never from a session's stale identity map. The first entry ever creates
-    the head; ON CONFLICT DO NOTHING makes two first writers wait for each other instead of
-    one failing on the primary key. Within one transaction the locked head is reused."""
+    read afresh. The first entry ever creates the head; ON CONFLICT DO NOTHING makes two
+    first writers wait for each other instead of one failing on the primary key. Within
+    one transaction the locked head is reused."""
     transaction = session.get_transaction()
     cached = session.info.get(_HEAD)
     if cached is not None and cached[0] is transaction and transaction is not None:
         return cached[1]
-    query = (select(AccessLogHead).where(AccessLogHead.id == 1).with_for_update()
-             .execution_options(populate_existing=True))
-    head = session.scalars(query).first()
-    if head is None:
+    row = session.execute(_READ_HEAD).first()
+    if row is None:
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         session.execute(dialect.insert(AccessLogHead)
                         .values(id=1, last_id=0, last_hash=GENESIS)
                         .on_conflict_do_nothing(index_elements=["id"]))
-        head = session.scalars(query).one()
+        row = session.execute(_READ_HEAD).one()
+    head = _Head(row.last_id, row.last_hash)
     session.info[_HEAD] = (transaction, head)
     return head
 

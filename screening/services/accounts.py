@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -293,6 +293,19 @@ class CurrentUser:
     led_unit_ids: frozenset[int] = frozenset()  # units whose anonymised reports they see
 
 
+# Every page asks this: one statement, no ORM objects (a session row, its account and the
+# account's memberships, one row per membership).
+_RESUME = (
+    select(StaffSession.stage, StaffSession.created_at, StaffSession.last_seen_at,
+           StaffSession.ended_at, Staff.id.label("staff_id"), Staff.username,
+           Staff.display_name, Staff.role, Staff.locale, Staff.active, Membership.unit_id,
+           Membership.leader)
+    .join(Staff, Staff.id == StaffSession.staff_id)
+    .outerjoin(Membership, Membership.staff_id == Staff.id)
+    .where(StaffSession.id == bindparam("sid"))
+)
+
+
 def resume(
     db: Database, token: str, idle: timedelta, absolute: timedelta, now: datetime | None = None
 ) -> CurrentUser | None:
@@ -300,30 +313,28 @@ def resume(
     idle too long, too old, or its account disabled (the session is then ended)."""
     now = now or utcnow()
     sid = _session_id(token)
-    session = db.read_session()
-    try:
-        row = session.get(StaffSession, sid)
-        if row is None or row.ended_at is not None:
-            return None
-        staff = session.get(Staff, row.staff_id)
-        expired = (now - row.last_seen_at > idle) or (now - row.created_at > absolute)
-        if staff is None or not staff.active or expired:
-            session.close()
-            end_session(db, token, now)
-            return None
-        user = CurrentUser(
-            staff.id,
-            staff.username,
-            staff.display_name,
-            staff.role,
-            staff.locale,
-            staff.unit_ids,
-            row.stage,
-            staff.led_unit_ids,
-        )
-        stale = now - row.last_seen_at > timedelta(seconds=60)
-    finally:
-        session.close()
+    with db.engine.connect() as conn:
+        rows = conn.execute(_RESUME, {"sid": sid}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    if first.ended_at is not None:
+        return None
+    expired = (now - first.last_seen_at > idle) or (now - first.created_at > absolute)
+    if not first.active or expired:
+        end_session(db, token, now)
+        return None
+    user = CurrentUser(
+        first.staff_id,
+        first.username,
+        first.display_name,
+        first.role,
+        first.locale,
+        frozenset(r.unit_id for r in rows if r.unit_id is not None),
+        first.stage,
+        frozenset(r.unit_id for r in rows if r.unit_id is not None and r.leader),
+    )
+    stale = now - first.last_seen_at > timedelta(seconds=60)
     if stale:
         # Best effort: a database that cannot take a write just now (disk full, overload)
         # must not turn every page into an error before the view can keep the user's input.

@@ -142,14 +142,12 @@ def _submit(
             if found.patient_uuid != patient_uuid:
                 raise AssessmentError("bad_token")
             return found
-        record = patients.open_patient(
+        record, patient_row = patients.load_patient(
             session, keyring, user, patient_uuid, action="assessment_create"
         )
         facts = PatientFacts(sex=record.sex, age=record.age, setting=setting, medication=medication)
         evaluation = evaluate(catalogue, instrument_id, answers, facts, rule_set_id)
         instrument = catalogue.instrument(instrument_id)
-        patient_row = session.get(Patient, record.id)
-        assert patient_row is not None
         key = patients.data_key(keyring, patient_row)
         fact = ReportFact(
             month=now.strftime("%Y-%m"),
@@ -273,10 +271,15 @@ def view(
     from .conversations import load as load_conversation
 
     with db.write() as session:
-        row = _assessment(session, assessment_uuid)
-        patient_row = session.get(Patient, row.patient_id)
-        assert patient_row is not None
-        record = patients.open_patient(session, keyring, user, patient_row.uuid, action=action)
+        found = session.execute(
+            select(Assessment, Patient)
+            .join(Patient, Patient.id == Assessment.patient_id)
+            .where(Assessment.uuid == str(assessment_uuid))
+        ).first()
+        if found is None:
+            raise patients.PatientError("not_found")
+        row, patient_row = found
+        record = patients.open_selected(session, keyring, user, patient_row, action=action)
         attach_key(row, patients.data_key(keyring, patient_row))
         conversation = load_conversation(session, keyring, patient_row, row.id)
         return AssessmentView(
@@ -300,13 +303,6 @@ def view(
         )
 
 
-def _assessment(session: Session, assessment_uuid: str) -> Assessment:
-    row = session.scalar(select(Assessment).where(Assessment.uuid == str(assessment_uuid)))
-    if row is None:
-        raise patients.PatientError("not_found")
-    return row
-
-
 # ------------------------------------------------------------------------------- drafts
 
 
@@ -320,9 +316,9 @@ def save_draft(
 ) -> None:
     """Keep answers in progress (sealed, per user, patient and instrument)."""
     with db.write() as session:
-        record = patients.open_patient(session, keyring, user, patient_uuid, action="draft_save")
-        patient_row = session.get(Patient, record.id)
-        assert patient_row is not None
+        record, patient_row = patients.load_patient(
+            session, keyring, user, patient_uuid, action="draft_save"
+        )
         draft = session.scalar(
             select(Draft).where(
                 Draft.staff_id == user.id,

@@ -393,6 +393,19 @@ def _open(session: Session, keyring: KeyRing, user: User, patient_uuid: str, act
         select(Patient).where(Patient.uuid == canonical))
     if patient is None:
         raise PatientError("not_found")
+    return _open_found(session, keyring, user, patient, action, today), patient
+
+
+def open_selected(session: Session, keyring: KeyRing, user: User, patient: Patient,
+                  action: str, *, today: date | None = None) -> PatientRecord:
+    """As :func:`open_patient`, for a :class:`Patient` row the caller has just selected in
+    this write transaction (saves selecting it again)."""
+    _require_write(session)
+    return _open_found(session, keyring, user, patient, action, today)
+
+
+def _open_found(session: Session, keyring: KeyRing, user: User, patient: Patient,
+                action: str, today: date | None) -> PatientRecord:
     grant = grant_for(session, user, patient)
     if grant is None:
         _refuse(session, keyring, _actor_for(user, None), "access_denied", patient.uuid,
@@ -414,7 +427,7 @@ def _open(session: Session, keyring: KeyRing, user: User, patient_uuid: str, act
         _refuse(session, keyring, actor, "undecryptable", patient.uuid, grant.purpose, "error")
         raise
     access_log.record(session, keyring, actor, action, patient.uuid, purpose=grant.purpose)
-    return record, patient
+    return record
 
 
 def _opened_date(text: str) -> date:

@@ -24,9 +24,10 @@ from ..forms.instruments import (
 )
 from ..i18n import current_lang as lang
 from ..services import assessments, patients
+from ..services.care import AccessDenied
 from ..services.conversations import agreed_goal
 from .context import catalogue, database, keyring, older_age, settings
-from .patient_access import opened_patient
+from .patient_access import NeedsBreakGlass, opened_patient
 from .security import roles
 
 bp = Blueprint("assessments", __name__)
@@ -70,30 +71,36 @@ def screen(patient_uuid, instrument_id: str):
     instrument = _instrument(instrument_id)
     checklist = catalogue().instrument(MEDICATION)
     form = ScreeningForm()
-    unsaved = False  # the database refused the write: show the answers again, with 503
-    try:
-        with opened_patient(str(patient_uuid), action="draft_view") as (record, session, row):
-            draft = assessments.load_draft(session, keyring(), g.staff, row, instrument_id)
-    except UNAVAILABLE:
-        if request.method != "POST":
-            raise
-        record, draft, unsaved = _Unopened(str(patient_uuid)), None, True
-    answers: dict = partial_answers(instrument, draft or {})
-    medication_answers: dict = (draft or {}).get("_medication", {}) if draft else {}
-    errors: dict[str, str] = {}
-    summary: list[str] = []
     if request.method == "GET":
+        record, draft = _open_for_form(str(patient_uuid), instrument_id, with_draft=True)
         form.submission_token.data = secrets.token_urlsafe(32)
         form.setting.data = (draft or {}).get("_setting") or _default_setting()
         if draft:
             flash(_("Your unsaved answers were restored."), "info")
-    elif unsaved:
-        answers = read_answers(instrument, request.form)
-        medication_answers = _posted_medication(checklist)
-    elif form.validate_on_submit():
-        answers = read_answers(instrument, request.form)
+        saved = draft or {}
+        return _form_page(form, record, instrument, checklist, partial_answers(instrument, saved),
+                          saved.get("_medication", {}), {}, [], 200)
+    try:
+        return _receive(patient_uuid, instrument, checklist, form)
+    except patients.PatientError:
+        abort(404)
+    except AccessDenied:
+        raise NeedsBreakGlass(str(patient_uuid)) from None
+
+
+def _receive(patient_uuid, instrument, checklist, form: ScreeningForm):
+    """A posted form: submit it (the service opens the patient, checks the care relationship
+    and logs the creation, once), save it as a draft, or show it again with what is wrong.
+    The patient is opened here only when the form is shown again."""
+    answers: dict = read_answers(instrument, request.form)
+    medication_answers = _posted_medication(checklist)
+    errors: dict[str, str] = {}
+    summary: list[str] = []
+    unsaved = False  # the database refused the write: show the answers again, with 503
+    if not form.validate_on_submit():
+        summary.append(_("Choose where the screening takes place."))
+    else:
         medication, med_errors = read_medication(checklist, request.form)
-        medication_answers = _posted_medication(checklist)
         for item_id in med_errors:
             errors[f"med_{item_id}"] = _("Choose yes or no.")
         if request.form.get("action") == "draft":
@@ -109,7 +116,7 @@ def screen(patient_uuid, instrument_id: str):
                     url_for(
                         "assessments.screen",
                         patient_uuid=patient_uuid,
-                        instrument_id=instrument_id,
+                        instrument_id=instrument.id,
                     )
                 )
         elif not errors:
@@ -120,7 +127,7 @@ def screen(patient_uuid, instrument_id: str):
                     catalogue(),
                     g.staff,
                     patient_uuid=str(patient_uuid),
-                    instrument_id=instrument_id,
+                    instrument_id=instrument.id,
                     answers=answers,
                     setting=form.setting.data or "",
                     medication=medication,
@@ -145,11 +152,12 @@ def screen(patient_uuid, instrument_id: str):
                 # Rolled back as a whole; the same submission token is kept in the form, so
                 # sending it again stores the assessment exactly once.
                 unsaved = True
-    else:
-        summary.append(_("Choose where the screening takes place."))
-        answers = read_answers(instrument, request.form)
-    shown_answers = {k: v for k, v in answers.items() if isinstance(v, int)}
-    asked = asked_items(instrument, shown_answers)
+    record: object = _Unopened(str(patient_uuid))
+    if not unsaved:
+        try:
+            record, _draft = _open_for_form(str(patient_uuid), instrument.id, with_draft=False)
+        except UNAVAILABLE:
+            unsaved = True
     if unsaved:
         log.warning("answers not saved at %s: database unavailable", request.endpoint)
         summary.insert(
@@ -159,7 +167,22 @@ def screen(patient_uuid, instrument_id: str):
                 "wait a minute and send them again."
             ),
         )
-    status = 503 if unsaved else 422 if request.method == "POST" else 200
+    shown = {k: v for k, v in answers.items() if isinstance(v, int)}
+    return _form_page(form, record, instrument, checklist, shown, medication_answers, errors,
+                      summary, 503 if unsaved else 422)
+
+
+def _open_for_form(patient_uuid: str, instrument_id: str, with_draft: bool):
+    """The patient (read logged as ``draft_view``) and, if asked, this user's draft."""
+    with opened_patient(patient_uuid, action="draft_view") as (record, session, row):
+        draft = (assessments.load_draft(session, keyring(), g.staff, row, instrument_id)
+                 if with_draft else None)
+    return record, draft
+
+
+def _form_page(form, record, instrument, checklist, answers: dict, medication_answers: dict,
+               errors: dict[str, str], summary: list[str], status: int):
+    shown_answers = {k: v for k, v in answers.items() if isinstance(v, int)}
     return render_template(
         "assessments/screen.html",
         form=form,
@@ -169,7 +192,7 @@ def screen(patient_uuid, instrument_id: str):
         show_checklist_open=isinstance(record, _Unopened) or record.age >= older_age(),
         answers=shown_answers,
         medication_answers=medication_answers,
-        asked=asked,
+        asked=asked_items(instrument, shown_answers),
         errors=errors,
         summary=summary,
         lang=lang(),

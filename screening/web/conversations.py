@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
+from ..forms.base import Form
 from ..forms.conversation import field_values, read_record
 from ..i18n import current_lang
 from ..services import assessments, conversations, patients
@@ -18,7 +18,7 @@ from .security import roles
 bp = Blueprint("conversations", __name__)
 
 
-class ConversationForm(FlaskForm):
+class ConversationForm(Form):
     version = HiddenField()
 
 

@@ -30,9 +30,8 @@ def opened_patient(
     """Yield (record, session, patient row) inside one write transaction."""
     try:
         with database().write() as session:
-            record = patients.open_patient(session, keyring(), g.staff, patient_uuid, action=action)
-            row = session.get(Patient, record.id)
-            assert row is not None
+            record, row = patients.load_patient(session, keyring(), g.staff, patient_uuid,
+                                                action=action)
             yield record, session, row
     except AccessDenied:
         raise NeedsBreakGlass(patient_uuid) from None

@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 from ..core.pathways import PATHWAYS
 from ..i18n import current_lang
 from .charts import zone_scale_svg
+from .fragments import item_fieldset
 
 ROLE_NAMES = {
     "nurse": _l("nurse"),
@@ -115,4 +116,5 @@ def register_templating(app: Flask) -> None:
             "zone_scale": zone_scale,
             "sheet_zone_text": lambda z: SHEET_ZONE_TEXT.get(z or "", ""),
             "sheet_goal_text": sheet_goal_text,
+            "item_fieldset": item_fieldset,
         }

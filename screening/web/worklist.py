@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 
+from ..forms.base import Form
 from ..services import conversations, patients
 from .context import database, keyring
 from .security import roles
@@ -27,13 +27,13 @@ def index():
         "later": [t for t in tasks if t.status == "open" and t.due_date > week_end],
         "done": [t for t in tasks if t.status == "done"],
     }
-    return render_template("worklist/index.html", groups=groups, form=FlaskForm(), today=today)
+    return render_template("worklist/index.html", groups=groups, form=Form(), today=today)
 
 
 @bp.post("/follow-ups/<uuid:follow_up_uuid>/done")
 @roles("nurse", "gp", "consultant")
 def done(follow_up_uuid):
-    form = FlaskForm()
+    form = Form()
     if not form.validate_on_submit():
         abort(400)
     try:
