@@ -6,19 +6,48 @@ e.g. pathways, where one assessment may count in several). Grids and lists of on
 share their grand total: the number of assessments.
 
 Suppression works on a series of *atoms* (one per month). Each atom is protected on its own
-(:func:`protect_atom`): a count from 1 to k-1 is hidden (*primary*); then other counts are
+(:func:`protect_atom`, its tables as one network sharing the grand total, see
+:func:`joint_network`): a count from 1 to k-1 is hidden (*primary*); then other counts are
 hidden (*complementary*) until no hidden count can be narrowed to an interval shorter than k
-from the published counts and totals, nor pinned to one value by someone who also knows that
-a hidden count is at least 1 (zeros are shown) - see :mod:`screening.core.suppression`. When
-only hiding the grand total can do that (many counts of 1), it is hidden in every table of the
-month, since the tables share it. Every hidden figure is shown with the same mark.
+from the published counts and totals, nor pinned to one value by someone who also reads the
+marks - see :mod:`screening.core.suppression`. When only hiding the grand total can do that
+(many counts of 1), it is hidden in every table of the month, since the tables share it.
+
+Marks are truthful: "<k" stands for a count from 1 to k-1, "x" for a count of k or more (and
+for a hidden share), ":" for a hidden count whose size is not told (at least 1: zeros are
+shown). :func:`release_marks` decides them; the web layer shows them and the test attacker
+reads them, both through :meth:`ReleasedTable.mark`.
+
+In a month, a hidden count of a table's body is "<k" if it is primary, else "x" (with k = 2,
+where "<2" would say "1", every one is ":"). A month that hides its grand total marks every
+hidden count of its tables with totals ":" and is protected against an attacker who knows
+only that they are at least 1: the tables share the total, so the "<k" marks of one would
+bound it from above and the counts of another from below (four assessments without
+follow-up, "<5" in one cell of that table, in four cells of the results table: the total
+is 4, and every cell 1); with the total published the tables are independent.
+
+Every hidden *sum* - a row, column or grand total, or any figure of a release of several
+months - is marked only with what the marks and published counts of what it sums already
+show ("x" if they make it at least k, "<k" if below k, else ":"), never by its own value:
+a mark by its own value would tell more, and could pin counts that no further hiding can
+protect. Four cells of 1 and their total 4 marked "<5" pin every cell (each is at least 1);
+four months hiding a count of 1 as "<5", and their sum 4 marked "<5", tell that each month's
+count is 1; months hiding 2 and 3, then 3 and 2, of a list whose total is published, summed
+to 5 and 5 marked "x", pin both. Derived marks add no bound of their own, so the protection
+of a month only has to know the marks of its table bodies.
+
 A release over several months sums the months and hides every figure hidden in any of them
 (*series*), so a month, the next month and the year to date, or any other periods made of
 whole months, published side by side, reveal nothing the months alone do not: every figure
-such a release publishes is the sum of figures each month publishes. A plain count linked to
-a table (pathways follow from action levels under the rule set) is hidden when that table
-hides one of the figures it follows from (*linked*). A rate whose numerator or denominator
-cannot be computed from published figures is hidden (*rate*).
+such a release publishes is the sum of figures each month publishes, and every mark it
+shows follows from the months' marks and published counts. So whatever an attacker learns
+from any set of releases it learns from the months alone, where the months are independent:
+a period's hidden figure moves as far as its hidden monthly parts together move, and each of
+those is safe.
+
+A plain count linked to a table (pathways follow from action levels under the rule set) is
+hidden when that table hides one of the figures it follows from (*linked*). A rate whose
+numerator or denominator cannot be computed from published figures is hidden (*rate*).
 """
 
 from __future__ import annotations
@@ -27,98 +56,47 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .marks import (
+    LARGE,
+    MARK_TEXT,
+    SMALL,
+    UNSIZED,
+    Bounds,
+    bounds_mark,
+    cell_mark,
+    mark_bounds,
+    mark_text,
+    plus_bounds,
+    release_marks,
+    small_marks,
+)
 from .suppression import Network, protect
+from .tables import (
+    COMPLEMENTARY,
+    GRID,
+    LINKED,
+    LIST,
+    PLAIN,
+    PRIMARY,
+    RATE,
+    SERIES,
+    TOTAL,
+    Position,
+    TableSpec,
+    cell,
+    col_total,
+    joint_network,
+    row_total,
+)
 
-GRID, LIST, PLAIN = "grid", "list", "plain"
-PRIMARY, COMPLEMENTARY, SERIES, LINKED, RATE = (
-    "primary", "complementary", "series", "linked", "rate")
-TOTAL: tuple[str, ...] = ("total",)
-Position = tuple[str, ...]
-
-
-def cell(*key: str) -> Position:
-    return ("cell", *key)
-
-
-def row_total(row: str) -> Position:
-    return ("row", row)
-
-
-def col_total(col: str) -> Position:
-    return ("col", col)
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """The shape of a table. ``linked`` (plain tables only): (table id, scope) pairs; a
-    hidden figure of that table in that scope ("all", "rows", "row:NAME") hides every
-    non-zero count of this one."""
-
-    id: str
-    kind: str
-    cols: tuple[str, ...]
-    rows: tuple[str, ...] = ()
-    linked: tuple[tuple[str, str], ...] = ()
-
-    def positions(self) -> list[Position]:
-        if self.kind == GRID:
-            return ([cell(r, c) for r in self.rows for c in self.cols]
-                    + [row_total(r) for r in self.rows] + [col_total(c) for c in self.cols]
-                    + [TOTAL])
-        return [cell(c) for c in self.cols] + ([TOTAL] if self.kind == LIST else [])
-
-    def complete(self, interior: Mapping[Any, int]) -> dict[Position, int]:
-        """Every position's count, margins computed here. Grid keys: (row, col); others: col."""
-        values: dict[Position, int] = {}
-        if self.kind == GRID:
-            for r in self.rows:
-                for c in self.cols:
-                    values[cell(r, c)] = int(interior.get((r, c), 0))
-            for r in self.rows:
-                values[row_total(r)] = sum(values[cell(r, c)] for c in self.cols)
-            for c in self.cols:
-                values[col_total(c)] = sum(values[cell(r, c)] for r in self.rows)
-            values[TOTAL] = sum(values[row_total(r)] for r in self.rows)
-        else:
-            for c in self.cols:
-                values[cell(c)] = int(interior.get(c, 0))
-            if self.kind == LIST:
-                values[TOTAL] = sum(values[cell(c)] for c in self.cols)
-        return values
-
-    def network(self) -> tuple[Network, list[Position]]:
-        """The table as a circulation: one edge per position (in :meth:`positions` order)."""
-        positions = self.positions()
-        if self.kind == GRID:
-            nr, nc = len(self.rows), len(self.cols)
-            row_node = {r: i for i, r in enumerate(self.rows)}
-            col_node = {c: nr + j for j, c in enumerate(self.cols)}
-            rows_star, cols_star = nr + nc, nr + nc + 1
-            edges = []
-            for pos in positions:
-                if pos[0] == "cell":
-                    edges.append((row_node[pos[1]], col_node[pos[2]]))
-                elif pos[0] == "row":
-                    edges.append((cols_star, row_node[pos[1]]))
-                elif pos[0] == "col":
-                    edges.append((col_node[pos[1]], rows_star))
-                else:
-                    edges.append((rows_star, cols_star))
-            return Network(nr + nc + 2, tuple(edges)), positions
-        edges = [(0, 1) if pos[0] == "cell" else (1, 0) for pos in positions]
-        return Network(2, tuple(edges)), positions
-
-    def lines(self) -> list[tuple[list[Position], Position]]:
-        """Every "these add up to that" of the table: (members, total)."""
-        if self.kind == GRID:
-            lines = [([cell(r, c) for c in self.cols], row_total(r)) for r in self.rows]
-            lines += [([cell(r, c) for r in self.rows], col_total(c)) for c in self.cols]
-            lines.append(([row_total(r) for r in self.rows], TOTAL))
-            lines.append(([col_total(c) for c in self.cols], TOTAL))
-            return lines
-        if self.kind == LIST:
-            return [([cell(c) for c in self.cols], TOTAL)]
-        return []
+__all__ = [
+    "COMPLEMENTARY", "GRID", "LARGE", "LINKED", "LIST", "MARK_TEXT", "PLAIN", "PRIMARY",
+    "RATE", "SERIES", "SMALL", "TOTAL", "UNSIZED", "Atom", "Bounds", "Figure", "Pattern",
+    "Position", "Rate", "Release", "ReleasedTable", "Series", "TableSpec", "bounds_mark",
+    "cell", "cell_mark", "col_total", "derivable", "joint_network", "linked_hidden",
+    "mark_bounds", "mark_text", "protect_atom", "protect_series", "rate", "release_marks",
+    "row_total", "small_marks",
+]
 
 
 Atom = Mapping[str, Mapping[Any, int]]  # table id -> interior counts
@@ -127,31 +105,22 @@ Pattern = dict[str, dict[Position, str]]  # table id -> hidden position -> reaso
 
 def protect_atom(specs: Sequence[TableSpec], atom: Atom, k: int) -> Pattern:
     """The hidden positions of one atom (month), with reasons; see the module docstring."""
-    pattern: Pattern = {}
     values = {s.id: s.complete(atom.get(s.id, {})) for s in specs}
     networked = [s for s in specs if s.kind != PLAIN]
-    hide_total = False
-    for attempt in range(2):
-        pattern = {}
-        for spec in networked:
-            net, positions = spec.network()
-            vals = [values[spec.id][p] for p in positions]
-            index = positions.index(TOTAL)
-            result = protect(net, vals, k, fixed=[index], hide=[index] if hide_total else (),
-                             costs=[(v + 1) * (1 if p[0] == "cell" else 3)
-                                    for p, v in zip(positions, vals, strict=True)])
-            if not result.complete and attempt == 0:
-                break
-            pattern[spec.id] = {positions[e]: PRIMARY if e in result.primary else COMPLEMENTARY
-                                for e in result.hidden}
-        else:
+    pattern: Pattern = {}
+    for spec in networked:  # the grand total published: the tables are independent
+        net, positions = spec.network()
+        found = _protect(net, [(spec.id, p) for p in positions], values, k, hide_total=False)
+        if found is None:  # the grand total hides, in every table: they are checked as one
+            net, keys = joint_network(networked)
+            pattern = _protect(net, keys, values, k, hide_total=True) or {}
             break
-        hide_total = True  # the grand total is shared: hide it in every table of the atom
+        pattern.update(found)
     for spec in specs:
         if spec.kind != PLAIN:
             continue
         hidden = {cell(c): PRIMARY for c in spec.cols if 0 < values[spec.id][cell(c)] < k}
-        if any(_linked_hidden(pattern.get(table, {}), scope) for table, scope in spec.linked):
+        if any(linked_hidden(pattern.get(table, {}), scope) for table, scope in spec.linked):
             for c in spec.cols:
                 if values[spec.id][cell(c)] > 0:
                     hidden.setdefault(cell(c), LINKED)
@@ -159,7 +128,33 @@ def protect_atom(specs: Sequence[TableSpec], atom: Atom, k: int) -> Pattern:
     return pattern
 
 
-def _linked_hidden(hidden: Mapping[Position, str], scope: str) -> bool:
+def _protect(net: Network, keys: Sequence[tuple[str, Position]],
+             values: Mapping[str, Mapping[Position, int]], k: int, hide_total: bool
+             ) -> Pattern | None:
+    """The hidden figures of one table or of a month's tables joined (``keys``: table id
+    and position of every edge; the grand total's table id may be ""), or None if even
+    hiding all but the grand total cannot protect them. With the grand total hidden, the
+    marks are not shown (see the module docstring), so the protection does not read them."""
+    first = next(table_id for table_id, _p in keys if table_id)
+    vals = [values[table_id or first][p] for table_id, p in keys]
+    total = next(i for i, (_t, p) in enumerate(keys) if p == TOTAL)
+    result = protect(net, vals, k, fixed=[total], hide=[total] if hide_total else (),
+                     costs=[(v + 1) * (1 if p[0] == "cell" else 3)
+                            for (_t, p), v in zip(keys, vals, strict=True)],
+                     marks=small_marks(k) and not hide_total,
+                     totals=[i for i, (_t, p) in enumerate(keys) if p[0] != "cell"])
+    if not result.complete and not hide_total:
+        return None
+    pattern: Pattern = {table_id: {} for table_id, _p in keys if table_id}
+    for edge in result.hidden:
+        reason = PRIMARY if edge in result.primary else COMPLEMENTARY
+        table_id, position = keys[edge]
+        for into in pattern if position == TOTAL else [table_id]:
+            pattern[into][position] = reason
+    return pattern
+
+
+def linked_hidden(hidden: Mapping[Position, str], scope: str) -> bool:
     """Whether ``hidden`` holds a figure in ``scope``: "all", "rows" (a row total) or
     "row:NAME" (a figure of row NAME, or its total)."""
     if scope == "all":
@@ -172,10 +167,12 @@ def _linked_hidden(hidden: Mapping[Position, str], scope: str) -> bool:
 
 @dataclass(frozen=True)
 class Figure:
-    """A published count (``value``), or a hidden one (``value`` None, ``reason`` set)."""
+    """A published count (``value``), or a hidden one (``value`` None, ``reason`` and
+    ``mark`` set)."""
 
     value: int | None
     reason: str | None = None
+    mark: str | None = None
 
     @property
     def hidden(self) -> bool:
@@ -193,6 +190,20 @@ class ReleasedTable:
 
     def hidden(self) -> dict[Position, str]:
         return {p: f.reason for p, f in self.figures.items() if f.reason is not None}
+
+    def mark(self, position: Position) -> str | None:
+        """SMALL ("<k"), LARGE ("x") or UNSIZED (":") for a hidden figure, None for a
+        published one: what the page, the downloads and the charts show."""
+        return self.figures[position].mark
+
+    def bounds(self, position: Position) -> tuple[int, int | None]:
+        """What a reader (an attacker) learns of a figure from the release alone: its value
+        if published, else what its mark says."""
+        figure = self.figures[position]
+        if figure.mark is None:
+            value = figure.value or 0
+            return value, value
+        return mark_bounds(figure.mark, self.k)
 
 
 @dataclass(frozen=True)
@@ -216,39 +227,55 @@ class Series:
     values: Mapping[str, Mapping[str, Mapping[Position, int]]]  # month -> table -> counts
     patterns: Mapping[str, Pattern]
 
+    def marked(self, month: str) -> bool:
+        """Whether the hidden counts of a month's tables with totals are marked "<k" and "x":
+        not when the month hides its grand total (then all are ":")."""
+        return not any(TOTAL in self.patterns[month].get(s.id, {}) for s in self.specs)
+
     def release(self, months: Iterable[str]) -> Release:
         chosen = tuple(sorted(set(months)))
-        tables = {}
+        sums: dict[str, dict[Position, int]] = {}
+        reasons: dict[str, dict[Position, str]] = {}
+        cells: dict[str, dict[Position, Bounds]] = {}
         for spec in self.specs:
-            sums = dict.fromkeys(spec.positions(), 0)
+            sums[spec.id] = dict.fromkeys(spec.positions(), 0)
             active = dict.fromkeys(spec.positions(), 0)  # months where the count is not zero
             why: dict[Position, list[str]] = {}
+            known = cells[spec.id] = {p: (0, 0) for p in spec.positions() if p[0] == "cell"}
             for month in chosen:
                 month_values = self.values.get(month)
                 if month_values is None:
                     continue
+                hidden = self.patterns[month].get(spec.id, {})
+                marked = spec.kind == PLAIN or self.marked(month)
                 for pos, value in month_values[spec.id].items():
+                    reason = hidden.get(pos)
                     if value:
-                        sums[pos] += value
+                        sums[spec.id][pos] += value
                         active[pos] += 1
-                for pos, reason in self.patterns[month].get(spec.id, {}).items():
-                    why.setdefault(pos, []).append(reason)
-            figures = {}
-            for pos, value in sums.items():
-                hidden_as = _reason(value, why.get(pos, []), self.k, active[pos])
-                figures[pos] = Figure(None if hidden_as else value, hidden_as)
+                    if reason is not None:
+                        why.setdefault(pos, []).append(reason)
+                    if pos in known:
+                        known[pos] = plus_bounds(known[pos], (value, value) if reason is None else
+                                           mark_bounds(cell_mark(reason, self.k, marked), self.k))
+            reasons[spec.id] = {p: r for p in spec.positions()
+                                if (r := _reason(why.get(p, []), active[p])) is not None}
+        marks = release_marks(self.specs, cells, reasons, self.k)
+        tables = {}
+        for spec in self.specs:
+            figures = {pos: Figure(None, reasons[spec.id][pos], marks[spec.id][pos])
+                       if pos in reasons[spec.id] else Figure(value)
+                       for pos, value in sums[spec.id].items()}
             tables[spec.id] = ReleasedTable(spec, figures, self.k)
         return Release(self.k, chosen, tables)
 
 
-def _reason(value: int, reasons: list[str], k: int, active_months: int) -> str | None:
-    """Why a period's figure is hidden: small itself, else as in the one month that holds
-    it, else because a month of the period hides it."""
-    if 0 < value < k:
-        return PRIMARY
+def _reason(reasons: list[str], active_months: int) -> str | None:
+    """Why a period's figure is hidden: as in the one month that holds it (the figure is that
+    month's count), else because a month of the period hides it (*series*)."""
     if not reasons:
         return None
-    if active_months == 1 and len(reasons) == 1 or set(reasons) == {LINKED}:
+    if active_months == 1 or set(reasons) == {LINKED}:
         return reasons[0]
     return SERIES
 

@@ -9,9 +9,26 @@ decreasing it needs flow from ``u`` to ``v``. For such networks the linear-progr
 an attacker can compute are exactly these flows, so the check is exact, not a heuristic.
 
 :func:`protect` hides the primary figures (1 .. k-1) and then, while some hidden figure can be
-pinned to an interval narrower than ``k`` (or, knowing that zeros are shown and so a hidden
-figure is at least 1, to a single value), adds the published figures that a minimum-cost flow
-routes through, cheapest (smallest) first. Zeros are never hidden.
+narrowed to an interval shorter than ``k`` (or, reading the marks, pinned to a single value),
+adds the published figures that a minimum-cost flow routes through, cheapest (smallest)
+first. Zeros are never hidden.
+
+Two attackers are checked, and :func:`protect` hides until neither can do harm:
+
+- *unlabelled*: hidden figures are counts >= 0; none may be narrowed to an interval shorter
+  than ``k``;
+- *labelled*: the attacker also reads the marks (``marks``, the default). A hidden primary
+  figure is marked "<k", so lies in [1, k-1]; any other hidden figure is marked "x", so is at
+  least ``k`` (it is not primary, and zeros are shown) - and so is a published figure that
+  the augmenting step considers hiding, since it would be marked "x" too. None may be pinned
+  to one value. A total (an edge in ``totals``: a row, column or grand total) is marked only
+  with what its members' marks already say, so its mark adds no bound of its own: a total
+  marked by its own value could pin its members (four cells of 1 and their total 4 marked
+  "<5"), whatever else is hidden. Without ``marks`` (one mark for every hidden figure, as
+  when k = 2, where "<2" would say "1") the attacker only knows that a hidden figure is >= 1.
+
+Bounds on both sides (k-1 above a primary) keep this a network problem: how far a figure
+moves is still a flow, through residual capacities that stop at the other figures' bounds.
 """
 
 from __future__ import annotations
@@ -132,11 +149,23 @@ class _Problem:
     primary: frozenset[int]
     fixed: frozenset[int]  # never hidden as complementary (the grand total)
     costs: Sequence[int]
+    marks: bool = True
+    totals: frozenset[int] = frozenset()
 
     def bounds(self, edge: int, labelled: bool) -> tuple[int, int]:
-        """What the attacker knows of a hidden figure: >= 0; or, reading the mark (zeros are
-        shown, so a hidden figure is not zero), >= 1."""
-        return (1 if labelled else 0), BIG
+        """What the attacker knows of a hidden (or to be hidden) figure: unlabelled, >= 0;
+        labelled, what its mark says: "<k" (primary) 1 .. k-1, "x" (any other) >= k; or,
+        with one mark for all, >= 1 (zeros are shown); a total's mark says nothing its
+        members' do not. ``min`` keeps a bound true for a figure a caller hides although it
+        is below ``k`` and not primary (never in :func:`protect`: figures below ``k`` are
+        primary, zeros are never hidden)."""
+        if not labelled or edge in self.totals:
+            return 0, BIG
+        if not self.marks:
+            return 1, BIG
+        if edge in self.primary:
+            return 1, self.k - 1
+        return min(self.k, self.values[edge]), BIG
 
     def residual(self, hidden: Collection[int], skip: int, labelled: bool,
                  candidates: Collection[int] = ()) -> _Residual:
@@ -151,7 +180,7 @@ class _Problem:
         for edge in candidates:
             if edge != skip:
                 tail, head = self.net.edges[edge]
-                low, _high = self.bounds(edge, labelled)  # would be marked complementary
+                low, _high = self.bounds(edge, labelled)  # marked "x" once hidden
                 value, cost = self.values[edge], self.costs[edge]
                 graph.add(tail, head, BIG, cost, edge)
                 graph.add(head, tail, value - low, cost, edge)
@@ -201,15 +230,19 @@ class _Problem:
 
 
 def protect(net: Network, values: Sequence[int], k: int, fixed: Collection[int] = (),
-            hide: Collection[int] = (), costs: Sequence[int] | None = None) -> Protection:
+            hide: Collection[int] = (), costs: Sequence[int] | None = None,
+            marks: bool = True, totals: Collection[int] = ()) -> Protection:
     """Hide the primary edges (values 1 .. k-1), the edges in ``hide``, and enough others
-    (never one in ``fixed``, never a zero) that no hidden edge is left unprotected.
+    (never one in ``fixed``, never a zero) that no hidden edge is left unprotected against
+    either attacker (``marks``: hidden primary edges other than ``totals`` are marked apart
+    from the others).
 
     If even hiding every other non-zero edge cannot protect them, :attr:`Protection.complete`
     is false and the caller must hide one of ``fixed`` (the grand total) and try again."""
+    _check_marks(k, marks)
     primary = frozenset(e for e, v in enumerate(values) if 0 < v < k)
     problem = _Problem(net, values, k, primary, frozenset(fixed) - primary - set(hide),
-                       costs or [v + 1 for v in values])
+                       costs or [v + 1 for v in values], marks, frozenset(totals))
     hidden = set(primary) | set(hide)
     complete = True
     while True:
@@ -229,7 +262,17 @@ def protect(net: Network, values: Sequence[int], k: int, fixed: Collection[int] 
 
 
 def unprotected(net: Network, values: Sequence[int], k: int, hidden: Collection[int],
-                primary: Collection[int]) -> list[int]:
-    """Hidden edges an attacker can narrow below ``k`` (or pin, knowing the marks)."""
-    problem = _Problem(net, values, k, frozenset(primary), frozenset(), [1] * len(values))
+                primary: Collection[int], marks: bool = True,
+                totals: Collection[int] = ()) -> list[int]:
+    """Hidden edges an attacker can narrow below ``k``, or pin reading the marks (``primary``
+    marked "<k", the others "x", ``totals`` nothing of their own; without ``marks``, one mark
+    for all)."""
+    _check_marks(k, marks)
+    problem = _Problem(net, values, k, frozenset(primary), frozenset(), [1] * len(values),
+                       marks, frozenset(totals))
     return [e for e in sorted(hidden) if not problem.safe(e, set(hidden))]
+
+
+def _check_marks(k: int, marks: bool) -> None:
+    if marks and k < 3:
+        raise ValueError("a mark '<2' would say '1': with k < 3 use one mark (marks=False)")

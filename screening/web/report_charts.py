@@ -1,6 +1,7 @@
 """Report charts drawn on the server as SVG: presentation attributes only (no scripts, no
 inline styles), so the strict Content-Security-Policy holds. Charts show only what the
-tables publish; a hidden figure is drawn as an empty, dashed bar marked like the table."""
+tables publish; a hidden figure is drawn as an empty, dashed bar with its own mark, as in
+the table ("<5", "x" or ":")."""
 
 from __future__ import annotations
 
@@ -11,9 +12,17 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from ..core.aggregation import TOTAL, Figure, row_total
+from ..core.aggregation import (
+    LARGE,
+    MARK_TEXT,
+    TOTAL,
+    Position,
+    ReleasedTable,
+    mark_text,
+    row_total,
+)
 from ..core.report_tables import LEVELS, Report
-from .report_view import HIDDEN, NO_DATA, level_name, result_name
+from .report_view import NO_DATA, level_name, result_name
 
 BAR = "#0b5cad"
 HIDDEN_STROKE = "#7a8794"
@@ -27,16 +36,19 @@ def _number(value: float, percent: bool) -> str:
     return format_decimal(int(value), format="#,##0")
 
 
-def _value(figure: Figure) -> float | None:
-    return None if figure.hidden else float(figure.value or 0)
+def _value(table: ReleasedTable, position: Position) -> float | str:
+    mark = table.mark(position)
+    if mark is not None:
+        return mark_text(mark, table.k)
+    return float(table[position].value or 0)
 
 
 def _peak(items: Sequence[Item], percent: bool) -> float:
-    shown = [v for _l, v in items if v is not None and not math.isnan(v)]
+    shown = [v for _l, v in items if isinstance(v, float) and not math.isnan(v)]
     return max(max(shown or [0.0]), 1.0 if percent else 0.0) or 1.0
 
 
-Item = tuple[str, float | None]  # (label, value); value None: hidden, NaN: nothing to show
+Item = tuple[str, float | str]  # (label, value); a text: a hidden figure's mark; NaN: none
 
 
 def bars_svg(items: Sequence[Item], title: str, chart_id: str,
@@ -52,15 +64,15 @@ def bars_svg(items: Sequence[Item], title: str, chart_id: str,
         y = top + i * row_h
         parts.append(f'<text x="{label_w - 8}" y="{y + 19}" text-anchor="end" font-size="13" '
                      f'fill="{INK}">{escape(label)}</text>')
-        if value is not None and math.isnan(value):
-            parts.append(f'<text x="{label_w + 8}" y="{y + 19}" font-size="13" '
-                         f'fill="{MUTED}">{NO_DATA}</text>')
-            continue
-        if value is None:
+        if isinstance(value, str):
             parts.append(f'<rect x="{label_w}" y="{y + 5}" width="{bar_w}" height="{row_h - 10}" '
                          f'fill="none" stroke="{HIDDEN_STROKE}" stroke-dasharray="4 3"/>')
             parts.append(f'<text x="{label_w + 8}" y="{y + 19}" font-size="13" '
-                         f'fill="{MUTED}">{HIDDEN}</text>')
+                         f'fill="{MUTED}">{escape(value)}</text>')
+            continue
+        if math.isnan(value):
+            parts.append(f'<text x="{label_w + 8}" y="{y + 19}" font-size="13" '
+                         f'fill="{MUTED}">{NO_DATA}</text>')
             continue
         length = bar_w * value / peak
         colour = colours[i] if colours and i < len(colours) else BAR
@@ -90,15 +102,16 @@ def columns_svg(items: Sequence[Item], title: str, chart_id: str,
         centre = left + i * slot + slot / 2
         parts.append(f'<text x="{centre:.1f}" y="{height - 12}" text-anchor="middle" '
                      f'font-size="12" fill="{INK}">{escape(label)}</text>')
-        if value is not None and math.isnan(value):
-            parts.append(f'<text x="{centre:.1f}" y="{top + plot_h - 6:.1f}" '
-                         f'text-anchor="middle" font-size="14" fill="{MUTED}">{NO_DATA}</text>')
-            continue
-        if value is None:
+        if isinstance(value, str):
             parts.append(f'<rect x="{x:.1f}" y="{top}" width="{w:.1f}" height="{plot_h}" '
                          f'fill="none" stroke="{HIDDEN_STROKE}" stroke-dasharray="4 3"/>')
             parts.append(f'<text x="{centre:.1f}" y="{top + plot_h / 2:.1f}" '
-                         f'text-anchor="middle" font-size="14" fill="{MUTED}">{HIDDEN}</text>')
+                         f'text-anchor="middle" font-size="14" fill="{MUTED}">'
+                         f'{escape(value)}</text>')
+            continue
+        if math.isnan(value):
+            parts.append(f'<text x="{centre:.1f}" y="{top + plot_h - 6:.1f}" '
+                         f'text-anchor="middle" font-size="14" fill="{MUTED}">{NO_DATA}</text>')
             continue
         h = plot_h * value / peak
         parts.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{w:.1f}" '
@@ -120,16 +133,16 @@ def charts(report: Report) -> list[tuple[str, Markup]]:
     drawn = []
     title = _("Assessments by zone") if audit else _("Assessments by DUDIT result")
     drawn.append((title, bars_svg(
-        [(result_name(report.instrument, r), _value(results[row_total(r)]))
+        [(result_name(report.instrument, r), _value(results, row_total(r)))
          for r in report.result_rows], title, "chart-results",
         colours=ZONE_COLOURS if audit else None)))
     if audit:
         levels = report.release["levels"]
         title = _("Assessments by action level")
-        drawn.append((title, bars_svg([(level_name(lv), _value(levels[row_total(lv)]))
+        drawn.append((title, bars_svg([(level_name(lv), _value(levels, row_total(lv)))
                                        for lv in LEVELS], title, "chart-levels")))
     title = _("Assessments per quarter")
-    drawn.append((title, columns_svg([(label, _value(release["results"][TOTAL]))
+    drawn.append((title, columns_svg([(label, _value(release["results"], TOTAL))
                                       for label, release, _rates in report.trend],
                                      title, "chart-trend")))
     if audit:
@@ -137,7 +150,7 @@ def charts(report: Report) -> list[tuple[str, Markup]]:
         for label, _release, rates in report.trend:
             rate = rates["conversation_level2"]
             percent = rate.percent
-            shares.append((label, None if rate.hidden
+            shares.append((label, MARK_TEXT[LARGE] if rate.hidden
                            else math.nan if percent is None else percent))
         title = _("Conversations delivered at level 2 or higher, per quarter (%)")
         drawn.append((title, columns_svg(shares, title, "chart-conversations", percent=True)))

@@ -1,7 +1,8 @@
-"""CSV and XLSX files of a report: the same rows, marks and notes as the page (from
-``report_view``), nothing else. CSV uses ';' between fields and a byte-order mark, as
-spreadsheet programs set up for Norwegian expect; text that a spreadsheet could take for a
-formula is quoted with a leading apostrophe."""
+"""CSV and XLSX files of a report: the same rows, marks, legend and notes as the page (from
+``report_view``), nothing else: the legend of the marks under the header; under each table
+a line per mark it shows (and for hidden shares), the mark first. CSV uses ';' between
+fields and a byte-order mark, as spreadsheet programs set up for Norwegian expect; text that
+a spreadsheet could take for a formula is quoted with a leading apostrophe."""
 
 from __future__ import annotations
 
@@ -32,8 +33,7 @@ def header_lines(context: dict[str, Any]) -> list[tuple[str, str]]:
         (_("Setting"), context["setting_text"]),
         (_("Units"), context["units_text"]),
         (_("Made on"), context["made_on"]),
-        (context["hidden_mark"], _("hidden to protect privacy (see the notes under each table)")),
-        (context["no_data_mark"], _("no assessments to compute a share from")),
+        *context["legend"],
     ]
 
 
@@ -69,8 +69,8 @@ def csv_bytes(header: Sequence[tuple[str, str]], views: Sequence[TableView]) -> 
             writer.writerow([safe_text(row.label)] + [_csv_cell(c) for c in row.cells])
         for label, cell in view.figures:
             writer.writerow([safe_text(label), _csv_cell(cell)])
-        for note in view.notes:
-            writer.writerow([safe_text(_("Hidden: %(reason)s", reason=note))])
+        for marks, note in view.notes:
+            writer.writerow([safe_text(marks), safe_text(_("Hidden: %(reason)s", reason=note))])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -93,8 +93,8 @@ def xlsx_bytes(header: Sequence[tuple[str, str]], views: Sequence[TableView]) ->
         for label, cell in view.figures:
             sheet.append([safe_text(label), _xlsx_value(cell)])
             _formats(sheet, [cell], None)
-        for note in view.notes:
-            sheet.append([safe_text(_("Hidden: %(reason)s", reason=note))])
+        for marks, note in view.notes:
+            sheet.append([safe_text(marks), safe_text(_("Hidden: %(reason)s", reason=note))])
     sheet.column_dimensions["A"].width = 48
     out = io.BytesIO()
     book.save(out)

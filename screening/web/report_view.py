@@ -1,27 +1,34 @@
 """What a report page shows, as plain rows of text and numbers: the page, the printable
 summary, the CSV and the XLSX are all written from this, so a download holds exactly what
-the page shows. Hidden figures carry only the mark, never a value."""
+the page shows. Hidden figures carry only their mark, never a value: "<5" (k = 5) for a
+count from 1 to 4, "x" for a count of 5 or more or a share, ":" for a total or a count over
+several months whose size is not told. Which mark a figure gets is decided in
+``core.aggregation``; this module writes it, and explains the marks in the legend and the
+notes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from ..core.aggregation import (
-    COMPLEMENTARY,
-    LINKED,
-    PRIMARY,
-    RATE,
-    SERIES,
+    LARGE,
+    MARK_TEXT,
+    SMALL,
     TOTAL,
-    Figure,
+    UNSIZED,
+    Position,
     Rate,
-    Release,
+    ReleasedTable,
     cell,
     col_total,
+    linked_hidden,
+    mark_text,
     row_total,
+    small_marks,
 )
 from ..core.report_tables import (
     AGE_BANDS,
@@ -36,8 +43,8 @@ from ..core.report_tables import (
 )
 from .templating import pathway_name
 
-HIDDEN = ":"  # as in Statistics Norway's tables: not shown, to protect privacy
 NO_DATA = "–"
+MARKS = (SMALL, LARGE, UNSIZED)
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class Cell:
     number: int | float | None = None  # the count, or the share as a fraction
     hidden: bool = False
     percent: bool = False
+    said: str = ""  # what a screen reader says instead of a hidden figure's mark
 
 
 @dataclass(frozen=True)
@@ -61,24 +69,47 @@ class TableView:
     title: str
     head: list[list[tuple[str, int]]]
     rows: list[Row]
-    notes: list[str] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (marks, why hidden)
     figures: list[tuple[str, Cell]] = field(default_factory=list)  # key figures under it
 
 
-def count(figure: Figure) -> Cell:
-    if figure.hidden:
-        return Cell(HIDDEN, None, hidden=True)
-    value = int(figure.value or 0)
+def count(table: ReleasedTable, position: Position) -> Cell:
+    mark = table.mark(position)
+    if mark is not None:
+        return Cell(mark_text(mark, table.k), None, hidden=True, said=mark_said(mark, table.k))
+    value = int(table[position].value or 0)
     return Cell(format_decimal(value, format="#,##0"), value)
 
 
 def share(rate: Rate) -> Cell:
     if rate.hidden:
-        return Cell(HIDDEN, None, hidden=True, percent=True)
+        return Cell(MARK_TEXT[LARGE], None, hidden=True, percent=True, said=_("hidden"))
     percent = rate.percent
     if percent is None:
         return Cell(NO_DATA, None, percent=True)
     return Cell(format_decimal(percent, format="0.0") + " %", percent / 100, percent=True)
+
+
+def mark_said(mark: str, k: int) -> str:
+    if mark == SMALL:
+        return _("hidden, fewer than %(k)d", k=k)
+    if mark == LARGE:
+        return _("hidden, %(k)d or more", k=k)
+    return _("hidden")
+
+
+def legend(k: int) -> list[tuple[str, str]]:
+    """(mark, meaning) of every mark, for the page, the summary and the downloads."""
+    entries = []
+    if small_marks(k):
+        entries.append((mark_text(SMALL, k), _("fewer than %(k)d: a count from 1 to %(last)d",
+                                               k=k, last=k - 1)))
+    entries += [
+        (mark_text(LARGE, k), _("hidden: a count of %(k)d or more, or a share", k=k)),
+        (mark_text(UNSIZED, k), _("hidden, without showing its size")),
+        (NO_DATA, _("no assessments to compute a share from")),
+    ]
+    return entries
 
 
 def result_name(instrument: str, row: str) -> str:
@@ -108,33 +139,30 @@ def follow_up_name(status: str) -> str:
             "late": _("Done late")}[status]
 
 
-def reason_note(reason: str, k: int, instrument: str) -> str:
-    if reason == PRIMARY:
+def mark_note(mark: str, k: int) -> str:
+    """Why figures with ``mark`` are hidden. The notes say only what the marks say: a note
+    per reason would tell, of a figure marked ":", whether it is below k."""
+    if mark == SMALL:
         return _("Fewer than %(k)d assessments.", k=k)
-    if reason == COMPLEMENTARY:
-        return _("Hidden so that a number below %(k)d cannot be worked out from the totals.",
-                 k=k)
-    if reason == SERIES:
-        return _("Hidden in a month of this period; showing it would let a number below %(k)d "
-                 "be found by subtracting the reports for other periods.", k=k)
-    if reason == LINKED:
-        if instrument == "audit":
-            return _("Pathways follow from the action levels under the rule set, and a level "
-                     "count is hidden.")
-        return _("Pathways follow from the DUDIT result under the rule set, and a positive "
-                 "count is hidden.")
-    return _("A share is hidden when a number it is computed from is hidden.")
+    if mark == LARGE:
+        return _("%(k)d or more, hidden so that a number below %(k)d cannot be worked out "
+                 "from the other figures, from other tables or from the reports for other "
+                 "periods.", k=k)
+    return _("Hidden without showing its size: for a total, or a count over several months, "
+             "its size would tell more than the numbers it is made of.")
 
 
-def _notes(release: Release, table_ids: list[str], rates: list[Rate], instrument: str
-           ) -> list[str]:
-    reasons = set()
-    for table_id in table_ids:
-        reasons |= set(release[table_id].hidden().values())
+def _notes(tables: list[ReleasedTable], rates: list[Rate], k: int,
+           shown: Sequence[Position] | None = None) -> list[tuple[str, str]]:
+    """(mark, why) for every mark that a figure of ``tables`` (those at ``shown``, if
+    given) carries, then for hidden shares in ``rates``."""
+    marks = {table.mark(p) for table in tables for p in table.hidden()
+             if shown is None or p in shown}
+    notes = [(mark_text(m, k), mark_note(m, k)) for m in MARKS if m in marks]
     if any(r.hidden for r in rates):
-        reasons.add(RATE)
-    order = (PRIMARY, COMPLEMENTARY, SERIES, LINKED, RATE)
-    return [reason_note(r, release.k, instrument) for r in order if r in reasons]
+        notes.append((MARK_TEXT[LARGE],
+                      _("A share is hidden when a number it is computed from is hidden.")))
+    return notes
 
 
 def _rows_shown(report: Report) -> list[str]:
@@ -153,12 +181,12 @@ def results_table(report: Report) -> TableView:
             [(_("Zone") if audit else _("Result"), 1)]
             + [(age_name(b), 1) for _s in SEXES for b in AGE_BANDS] + [(_("Total"), 1)]]
     rows = [Row(result_name(report.instrument, r),
-                [count(table[cell(r, c)]) for c in SEX_AGE] + [count(table[row_total(r)])])
+                [count(table, cell(r, c)) for c in SEX_AGE] + [count(table, row_total(r))])
             for r in _rows_shown(report)]
-    rows.append(Row(_("Total"), [count(table[col_total(c)]) for c in SEX_AGE]
-                    + [count(table[TOTAL])], total=True))
+    rows.append(Row(_("Total"), [count(table, col_total(c)) for c in SEX_AGE]
+                    + [count(table, TOTAL)], total=True))
     return TableView("results", title, head, rows,
-                     _notes(report.release, ["results"], [], report.instrument))
+                     _notes([table], [], report.k))
 
 
 def levels_table(report: Report) -> TableView:
@@ -171,17 +199,17 @@ def levels_table(report: Report) -> TableView:
     rows = []
     for level in shown:
         rows.append(Row(level_name(level), [
-            count(table[row_total(level)]),
+            count(table, row_total(level)),
             share(rates[f"level:{level}"]) if level != UNKNOWN else Cell(""),
-            count(table[cell(level, "delivered")]), count(table[cell(level, "not_delivered")]),
+            count(table, cell(level, "delivered")), count(table, cell(level, "not_delivered")),
             share(rates[f"conversation:{level}"]) if level != UNKNOWN else Cell("")]))
-    rows.append(Row(_("Total"), [count(table[TOTAL]), Cell(""),
-                                 count(table[col_total("delivered")]),
-                                 count(table[col_total("not_delivered")]), Cell("")],
+    rows.append(Row(_("Total"), [count(table, TOTAL), Cell(""),
+                                 count(table, col_total("delivered")),
+                                 count(table, col_total("not_delivered")), Cell("")],
                     total=True))
     used = [rates[k] for k in rates if k.startswith(("level", "conversation"))]
     view = TableView("levels", _("Action levels and brief conversations"), head, rows,
-                     _notes(report.release, ["levels"], used, report.instrument))
+                     _notes([table], used, report.k))
     view.figures = [
         (_("Assessments at level 2 or higher"), share(rates["level2plus"])),
         (_("Conversations delivered among assessments at level 2 or higher"),
@@ -193,21 +221,41 @@ def pathways_table(report: Report) -> TableView:
     table, rates = report.release["pathways"], report.rates
     head = [[(_("Pathway recommended"), 1), (_("Assessments"), 1),
              (_("Share of all assessments"), 1)]]
-    rows = [Row(pathway_name(p), [count(table[cell(p)]), share(rates[f"pathway:{p}"])])
+    rows = [Row(pathway_name(p), [count(table, cell(p)), share(rates[f"pathway:{p}"])])
             for p in PATHWAYS]
     used = [rates[f"pathway:{p}"] for p in PATHWAYS]
     return TableView("pathways", _("Pathways recommended (an assessment may have several)"),
-                     head, rows, _notes(report.release, ["pathways"], used, report.instrument))
+                     head, rows, _notes([table], used, report.k) + _linked_note(report))
+
+
+def _linked_note(report: Report) -> list[tuple[str, str]]:
+    """Why pathways may be hidden, when the figures they follow from are hidden (as the page
+    shows: the note tells nothing the tables do not)."""
+    release = report.release
+    pathways = release["pathways"]
+    if not any(pathways.mark(p) in (LARGE, UNSIZED) for p in pathways.hidden()):
+        return []
+    if not any(linked_hidden(release[table].hidden(), scope)
+               for table, scope in pathways.spec.linked):
+        return []
+    if report.instrument == "audit":
+        why = _("Pathways follow from the action levels under the rule set, and a level count "
+                "is hidden.")
+    else:
+        why = _("Pathways follow from the DUDIT result under the rule set, and a positive "
+                "count is hidden.")
+    return [(" ".join(mark_text(m, report.k) for m in (LARGE, UNSIZED)
+                      if any(pathways.mark(p) == m for p in pathways.hidden())), why)]
 
 
 def follow_ups_table(report: Report) -> TableView:
     table = report.release["follow_ups"]
     head = [[(_("Follow-up"), 1), (_("Assessments"), 1)]]
-    rows = [Row(follow_up_name(s), [count(table[cell(s)])]) for s in FOLLOW_UPS]
-    rows.append(Row(_("Total"), [count(table[TOTAL])], total=True))
+    rows = [Row(follow_up_name(s), [count(table, cell(s))]) for s in FOLLOW_UPS]
+    rows.append(Row(_("Total"), [count(table, TOTAL)], total=True))
     rate = report.rates["follow_up_on_time"]
     view = TableView("follow_ups", _("Follow-ups"), head, rows,
-                     _notes(report.release, ["follow_ups"], [rate], report.instrument))
+                     _notes([table], [rate], report.k))
     view.figures = [(_("Follow-ups done on time, of those done"), share(rate))]
     return view
 
@@ -219,26 +267,21 @@ def trend_table(report: Report) -> TableView:
     head = [[(_("Quarter"), 1), (_("Assessments"), 1)]
             + [((level_name(g) if audit else result_name("dudit", g)), 1) for g in groups]
             + ([(_("Conversations at level 2 or higher"), 1)] if audit else [])]
-    rows, rates_used = [], []
+    rows, rates_used, shown = [], [], []
     for label, release, rates in report.trend:
         table = release[source]
-        cells = [count(table[TOTAL])] + [count(table[row_total(g)]) for g in groups]
+        shown.append(table)
+        cells = [count(table, TOTAL)] + [count(table, row_total(g)) for g in groups]
         if audit:
             cells.append(share(rates["conversation_level2"]))
             rates_used.append(rates["conversation_level2"])
         rows.append(Row(label, cells))
     whole = report.trend_total[source]
-    rows.append(Row(_("Total"), [count(whole[TOTAL])] + [count(whole[row_total(g)])
-                                                         for g in groups]
+    shown.append(whole)
+    rows.append(Row(_("Total"), [count(whole, TOTAL)] + [count(whole, row_total(g))
+                                                        for g in groups]
                     + ([Cell("")] if audit else []), total=True))
-    reasons: set[str] = set()
-    for _label, release, _rates in report.trend:
-        reasons |= set(release[source].hidden().values())
-    reasons |= set(whole.hidden().values())
-    if any(r.hidden for r in rates_used):
-        reasons.add(RATE)
-    order = (PRIMARY, COMPLEMENTARY, SERIES, LINKED, RATE)
-    notes = [reason_note(r, report.k, report.instrument) for r in order if r in reasons]
+    notes = _notes(shown, rates_used, report.k, [TOTAL] + [row_total(g) for g in groups])
     return TableView("trend", _("Trend by quarter over the plan period (eight quarters)"),
                      head, rows, notes)
 
@@ -252,7 +295,7 @@ def tables(report: Report) -> list[TableView]:
 
 
 def key_figures(report: Report) -> list[tuple[str, Cell]]:
-    figures = [(_("Assessments"), count(report.release["results"][TOTAL]))]
+    figures = [(_("Assessments"), count(report.release["results"], TOTAL))]
     if report.instrument == "audit":
         figures.append((_("At action level 2 or higher"), share(report.rates["level2plus"])))
         figures.append((_("Conversations delivered at level 2 or higher"),

@@ -105,7 +105,7 @@ def _context(filters: reports.Filters, report: Report) -> dict[str, Any]:
         "instrument_text": filters.instrument.upper(),
         "setting_text": setting_names.get(filters.setting, filters.setting),
         "units_text": ", ".join(names) if names else _("All units"),
-        "hidden_mark": report_view.HIDDEN, "no_data_mark": report_view.NO_DATA,
+        "legend": report_view.legend(report.k),
         "k": report.k, "made_on": date.today().isoformat(),
         "query": request.query_string.decode("ascii", "replace"),
     }

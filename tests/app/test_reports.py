@@ -1,5 +1,7 @@
 """Report pages, downloads and filters through the Flask client (CSRF on): figures, hidden
-marks, bad input, and the SQL a report issues. Runs on SQLite and on PostgreSQL."""
+marks ("<5" for a count below 5, "x" for one hidden to protect it) and their legend in
+bokmål and English, bad input, and the SQL a report issues. Runs on SQLite and on
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from datetime import date
 from html.parser import HTMLParser
 
 import pytest
+from flask_babel import force_locale
+from markupsafe import escape
 from openpyxl import load_workbook
 from sqlalchemy import event, insert, select
 
@@ -125,8 +129,8 @@ def test_report_page_shows_counts_and_hides_small_ones(app, analyst_client) -> N
                     or "I " in k and "II" not in k)
     assert "40" in zone_one  # women 75-84 in zone I
     zone_two = next(v for k, v in results.items() if "II" in k and "III" not in k)
-    assert ":" in zone_two  # the 3 men 75-84 are hidden
-    assert "3" not in [plain(c) for c in zone_two]
+    assert zone_two[5:7] == ["x", "<5"]  # the 3 men 75-84 ("<5"), hidden by the 9 men 65-74
+    assert "3" not in [plain(c) for c in zone_two] and "9" not in [plain(c) for c in zone_two]
     assert not [c for row in results.values() for c in row if plain(c) in {"1", "2", "3", "4"}]
 
 
@@ -180,6 +184,95 @@ def test_csv_and_xlsx_hold_exactly_what_the_page_shows(app, analyst_client) -> N
             while wanted and wanted[-1] == "":
                 wanted = wanted[:-1]
             assert wanted in xlsx_lines, row
+
+
+def legend_in(app, lang: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """The legend of the marks (k = 5) as the catalogue of ``lang`` gives it."""
+    from screening.web.report_view import legend
+
+    with app.test_request_context(), force_locale(lang):
+        return legend(5)
+
+
+ENGLISH_LEGEND = [
+    ("<5", "fewer than 5: a count from 1 to 4"),
+    ("x", "hidden: a count of 5 or more, or a share"),
+]
+
+
+def xlsx_rows(data: bytes) -> list[list[object]]:
+    """The sheet's rows of values, without the empty cells at their ends."""
+    rows = []
+    for line in load_workbook(io.BytesIO(data)).active.iter_rows():
+        values = [item.value for item in line]
+        while values and values[-1] is None:
+            values.pop()
+        rows.append(values)
+    return rows
+
+
+def test_marks_below_k_and_x_on_the_page_charts_and_downloads(app, analyst_client) -> None:
+    """Zone IV: 2 women 85+ (primary, "<5"); zone II: 3 men 75-84 ("<5") and 9 men 65-74,
+    so the zone II total 12 is hidden as well ("x"), in the table, the zone chart, the CSV
+    and the XLSX - never a value - with the legend of both marks in bokmål and English."""
+    units = unit_ids(app)
+    insert_facts(app, [fact(units["home-a"]) for _ in range(40)]
+                 + [fact(units["home-a"], zone="II", level=2, sex="male") for _ in range(3)]
+                 + [fact(units["home-b"], zone="II", level=2, sex="male", age_band="65_74")
+                    for _ in range(9)]
+                 + [fact(units["home-b"], zone="IV", level=4, age_band="85_plus")
+                    for _ in range(2)])
+    query = f"kind=month&month={MONTH}&instrument=audit"
+    from tests.conftest import csrf_from
+
+    for lang in ("nb", "en"):
+        html = analyst_client.get(f"/reports?{query}").get_data(as_text=True)
+        results = page_tables(html)["results"]  # zones I to IV, then the totals
+        zone_two, zone_four = results[1], results[3]
+        assert zone_two[7] == "<5" and zone_two[9] == "x"  # 3 men 75-84; the total 12
+        assert zone_four[4] == "<5" and zone_four[9] == "<5"  # 2 women 85+; the total 2
+        assert not [c for row in results for c in row[1:] if plain(c) in {"1", "2", "3", "4",
+                                                                        "12"}]
+        chart = re.search(r'<svg[^>]*aria-labelledby="chart-results-title".*?</svg>', html,
+                          re.S)
+        assert chart is not None
+        texts = re.findall(r">([^<>]*)</text>", chart.group(0))
+        assert texts[1::2] == ["40", "x", "0", "&lt;5"]  # zones I to IV
+        legend = legend_in(app, lang)
+        assert [mark for mark, _meaning in legend] == ["<5", "x", ":", "–"]
+        for mark, meaning in legend:
+            assert f"<strong>{escape(mark)}</strong> = {escape(meaning)}" in html
+        notes = {"en": [["<5", "Hidden: Fewer than 5 assessments."],
+                        ["x", "Hidden: 5 or more, hidden so that a number below 5 cannot be "
+                              "worked out from the other figures, from other tables or from "
+                              "the reports for other periods."]],
+                 "nb": [["<5", "Skjult: Færre enn 5 screeninger."]]}[lang]
+        if lang == "en":
+            assert legend[:2] == ENGLISH_LEGEND
+        else:
+            assert legend[3] == ("–", "ingen screeninger å regne ut en andel fra")
+        for mark, note in notes:
+            assert f"<strong>{escape(mark)}</strong> {escape(note.split(': ', 1)[1])}" in html
+
+        text = analyst_client.get(f"/reports/report.csv?{query}").get_data().decode("utf-8-sig")
+        csv_rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+        book = xlsx_rows(analyst_client.get(f"/reports/report.xlsx?{query}").data)
+        for rows in (csv_rows, book):
+            for mark, meaning in legend:
+                assert [mark, meaning] in rows
+            for line in notes:
+                assert line in rows
+        assert zone_two in csv_rows and zone_four in csv_rows
+        assert [r for r in book if r[:1] == [zone_two[0]]] == [
+            [zone_two[0], 0, 0, 0, 0, 0, 9, "<5", 0, "x"]]
+        assert [r for r in book if r[:1] == [zone_four[0]]] == [
+            [zone_four[0], 0, 0, 0, "<5", 0, 0, 0, 0, "<5"]]
+        numbers = [v for row in book for v in row if isinstance(v, int)]
+        assert not [v for v in numbers if 0 < v < 5 or v == 12]
+
+        token = csrf_from(html)
+        analyst_client.post("/lang", data={"csrf_token": token, "lang": "en",
+                                           "next": "/reports"})
 
 
 def test_printable_summary_and_dudit(app, analyst_client) -> None:

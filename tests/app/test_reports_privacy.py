@@ -1,13 +1,16 @@
 """Report pages, the summary, CSV and XLSX carry no fødselsnummer, name, uuid or access-log
 pseudonym: patients are registered and screened through the services (synthetic numbers and
-names), then every output is searched for every planted value."""
+names), then every output is searched for every planted value. No download holds a count
+from 1 to 4 (k = 5) as a number: small counts show only their mark "<5"."""
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from datetime import date
 
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from screening.models import AccessLogEntry, Assessment
@@ -54,19 +57,28 @@ def test_no_identifier_reaches_a_report(app) -> None:
     sign_in(app, client, Person(analyst.username, "analyst", "", analyst.id))
     year = date.today().year
     outputs: dict[str, str] = {}
+    numbers: list[object] = []  # every number the CSV and XLSX tables hold
     for query in (f"kind=year&year={year}", f"kind=month&month={date.today():%Y-%m}",
                   f"kind=year&year={year}&units={clinic.units['home-a']}&setting=home_care"):
         for path in ("/reports", "/reports/summary", "/reports/report.csv"):
             response = client.get(f"{path}?{query}")
             assert response.status_code == 200, (path, query)
             outputs[f"{path}?{query}"] = response.get_data().decode("utf-8", "replace")
+        text = outputs[f"/reports/report.csv?{query}"].removeprefix("\ufeff")
+        header = 8  # report, period, instrument, setting, units, made on, two marks at least
+        numbers += [field for row in list(csv.reader(io.StringIO(text), delimiter=";"))[header:]
+                    for field in row[1:] if field.isdigit()]
         response = client.get(f"/reports/report.xlsx?{query}")
         assert response.status_code == 200
+        numbers += [cell.value for line in load_workbook(io.BytesIO(response.data)).active
+                    .iter_rows() for cell in line if isinstance(cell.value, int)]
         with zipfile.ZipFile(io.BytesIO(response.data)) as book:
             outputs[f"xlsx?{query}"] = "".join(book.read(n).decode("utf-8", "replace")
                                                for n in book.namelist())
     assert any(">24<" in text or ";24" in text for text in outputs.values()), \
         "the screenings should be counted"
+    assert any("&lt;5" in text for text in outputs.values()), "small counts are marked <5"
+    assert numbers and not [n for n in numbers if 0 < int(str(n)) < 5]
     for where, text in outputs.items():
         lowered = text.lower()
         leaked = sorted(value for value in planted if value.lower() in lowered)

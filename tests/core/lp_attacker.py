@@ -2,9 +2,13 @@
 
 The attacker knows every published figure of every release it is given, the structure of
 each table (rows and columns add up to their totals; the tables of one release share the
-grand total), that counts are >= 0 (``labelled``: that a hidden count is >= 1, since zeros
-are shown), and how releases add up: a release over several months is the sum of the
-releases of those months, and months it was not given are unknown tables of counts >= 0.
+grand total), that counts are >= 0, and how releases add up: a release over several months
+is the sum of the releases of those months, and months it was not given are unknown tables
+of counts >= 0. ``labelled``: it also reads the mark of every hidden figure as the page
+shows it (``ReleasedTable.mark``: decided in ``screening.core.aggregation``, for the web
+layer and this attacker alike) and knows what the mark says (``ReleasedTable.bounds``):
+"<k" 1 .. k-1, "x" k or more, ":" at least 1 (zeros are shown); months it was not given
+stay >= 0.
 For every hidden figure it computes the smallest and largest value consistent with all of it.
 """
 
@@ -57,14 +61,16 @@ def _problem(specs: Sequence[TableSpec], releases: Mapping[str, Release],
              labelled: bool) -> _Problem:
     index: dict[Key, int] = {}
     constant: dict[Key, int] = {}
-    lower: list[float] = []
+    bounds: list[tuple[float, float | None]] = []
     for name, release in releases.items():
         for spec in specs:
-            for pos, figure in release[spec.id].figures.items():
+            table = release[spec.id]
+            for pos, figure in table.figures.items():
                 key = (name, spec.id, pos)
                 if figure.hidden:
                     index[key] = len(index)
-                    lower.append(1.0 if labelled else 0.0)
+                    low, high = table.bounds(pos) if labelled else (0, None)
+                    bounds.append((float(low), None if high is None else float(high)))
                 else:
                     assert figure.value is not None
                     constant[key] = figure.value
@@ -82,7 +88,7 @@ def _problem(specs: Sequence[TableSpec], releases: Mapping[str, Release],
             for spec in specs:
                 for pos in spec.positions():
                     index[(rest, spec.id, pos)] = len(index)
-                    lower.append(0.0)
+                    bounds.append((0.0, None))
     model = _Model(index, constant, [], [])
     names = list(releases) + sorted({k[0] for k in index if k[0].endswith("-unreleased")})
     for name in names:
@@ -104,7 +110,7 @@ def _problem(specs: Sequence[TableSpec], releases: Mapping[str, Release],
             matrix[i, var] = coef
     return _Problem(index, matrix.tocsr() if model.rows else None,
                     np.array(model.rhs) if model.rows else None,
-                    [(low, None) for low in lower])
+                    bounds)
 
 
 @dataclass
@@ -112,7 +118,7 @@ class _Problem:
     index: dict[Key, int]
     a_eq: object
     b_eq: object
-    bounds: list[tuple[float, None]]
+    bounds: list[tuple[float, float | None]]
 
     def solve(self, objective: np.ndarray) -> tuple[float, np.ndarray | None]:
         """The minimum of ``objective`` (-inf if unbounded) and a point reaching it."""
