@@ -21,7 +21,7 @@ from ..database import Database
 from ..models import Assessment, Draft, Patient, ReportFact
 from ..models.base import new_uuid, utcnow
 from ..models.sealing import attach_key
-from . import patients
+from . import access_log, patient_reads, patients
 from .access_log import Actor
 
 SUBMISSION_TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
@@ -96,10 +96,15 @@ def submit(
             now or utcnow(),
         )
     except IntegrityError:
-        # A concurrent post with the same token won the race: return what it stored.
+        # A concurrent post with the same token won the race: return what it stored. No
+        # such assessment: the patient was erased between the read and the write.
         existing = _by_token(db, submission_token)
         if existing is None:
+            with patient_reads.reading(db) as session:
+                patient_reads.find_patient(session, patient_uuid)  # PatientError if erased
             raise
+        if existing.patient_uuid != patient_uuid:
+            raise AssessmentError("bad_token") from None
         return existing
 
 
@@ -136,65 +141,68 @@ def _submit(
     rule_set_id: str | None,
     now: datetime,
 ) -> Submitted:
-    with db.write() as session:
+    # Read, check, open, score and seal first; then one short write transaction stores the
+    # assessment, its report fact and its access-log row (services.patient_reads).
+    with patient_reads.reading(db) as session:
         found = _stored(session, token)
         if found is not None:
             if found.patient_uuid != patient_uuid:
                 raise AssessmentError("bad_token")
             return found
-        record, patient_row = patients.load_patient(
-            session, keyring, user, patient_uuid, action="assessment_create"
+        opened = patient_reads.check_and_open(
+            db, session, keyring, user, patient_reads.find_patient(session, patient_uuid)
         )
-        facts = PatientFacts(sex=record.sex, age=record.age, setting=setting, medication=medication)
-        evaluation = evaluate(catalogue, instrument_id, answers, facts, rule_set_id)
-        instrument = catalogue.instrument(instrument_id)
-        key = patients.data_key(keyring, patient_row)
-        fact = ReportFact(
-            month=now.strftime("%Y-%m"),
-            age_band=age_band(record.age),
-            sex=record.sex,
-            unit_id=record.unit_id,
-            setting=setting,
-            instrument=instrument_id,
-            zone=evaluation.zone.id if evaluation.zone else None,
-            level=evaluation.level,
-            positive=evaluation.positive,
-            follow_up="none",
-        )
-        for pathway in evaluation.pathways:
-            setattr(fact, f"pw_{pathway.id}", True)
+    record = opened.record
+    facts = PatientFacts(sex=record.sex, age=record.age, setting=setting, medication=medication)
+    evaluation = evaluate(catalogue, instrument_id, answers, facts, rule_set_id)
+    instrument = catalogue.instrument(instrument_id)
+    fact = ReportFact(
+        month=now.strftime("%Y-%m"),
+        age_band=age_band(record.age),
+        sex=record.sex,
+        unit_id=record.unit_id,
+        setting=setting,
+        instrument=instrument_id,
+        zone=evaluation.zone.id if evaluation.zone else None,
+        level=evaluation.level,
+        positive=evaluation.positive,
+        follow_up="none",
+    )
+    for pathway in evaluation.pathways:
+        setattr(fact, f"pw_{pathway.id}", True)
+    row = Assessment(
+        uuid=new_uuid(),
+        patient_id=record.id,
+        submission_token=token,
+        instrument=instrument_id,
+        instrument_version=str(evaluation.instrument_version),
+        item_text_version=_text_version(instrument, lang),
+        rule_set=evaluation.rule_set_id,
+        rule_set_version=str(evaluation.rule_set_version),
+        total=evaluation.total,
+        zone=fact.zone,
+        level=evaluation.level,
+        flags=json.dumps([f.id for f in evaluation.flags]),
+        pathways=json.dumps([p.id for p in evaluation.pathways]),
+        follow_up_weeks=evaluation.follow_up_weeks,
+        setting=setting,
+        unit_id=record.unit_id,
+        created_by=user.id,
+        created_at=now,
+    )
+    attach_key(row, patients.data_key(keyring, opened.row))
+    row.answers = evaluation.answers
+    row.context = {
+        "age": record.age,
+        "sex": record.sex,
+        "setting": setting,
+        "medication": sorted(medication),
+        "explanation": explanation(evaluation),
+    }
+    with db.write() as session:
         session.add(fact)
         session.flush()
-        row = Assessment(
-            uuid=new_uuid(),
-            patient_id=record.id,
-            fact_id=fact.id,
-            submission_token=token,
-            instrument=instrument_id,
-            instrument_version=str(evaluation.instrument_version),
-            item_text_version=_text_version(instrument, lang),
-            rule_set=evaluation.rule_set_id,
-            rule_set_version=str(evaluation.rule_set_version),
-            total=evaluation.total,
-            zone=fact.zone,
-            level=evaluation.level,
-            flags=json.dumps([f.id for f in evaluation.flags]),
-            pathways=json.dumps([p.id for p in evaluation.pathways]),
-            follow_up_weeks=evaluation.follow_up_weeks,
-            setting=setting,
-            unit_id=record.unit_id,
-            created_by=user.id,
-            created_at=now,
-        )
-        attach_key(row, key)
-        row.answers = evaluation.answers
-        row.context = {
-            "age": record.age,
-            "sex": record.sex,
-            "setting": setting,
-            "medication": sorted(medication),
-            "explanation": explanation(evaluation),
-        }
+        row.fact_id = fact.id
         session.add(row)
         session.execute(
             delete(Draft).where(
@@ -203,8 +211,10 @@ def _submit(
                 Draft.instrument == instrument_id,
             )
         )
+        access_log.record(session, keyring, opened.actor, "assessment_create", record.uuid,
+                          purpose=opened.grant.purpose)
         session.flush()
-        return Submitted(row.uuid, patient_uuid, False)
+    return Submitted(row.uuid, patient_uuid, False)
 
 
 def _text_version(instrument: Any, lang: str) -> str:
@@ -270,7 +280,7 @@ def view(
     """Open one assessment (care relationship checked, the read logged)."""
     from .conversations import load as load_conversation
 
-    with db.write() as session:
+    with patient_reads.reading(db) as session:
         found = session.execute(
             select(Assessment, Patient)
             .join(Patient, Patient.id == Assessment.patient_id)
@@ -279,7 +289,9 @@ def view(
         if found is None:
             raise patients.PatientError("not_found")
         row, patient_row = found
-        record = patients.open_selected(session, keyring, user, patient_row, action=action)
+        record = patient_reads.open_to_read(
+            db, session, keyring, user, patient_row, action=action
+        ).record
         attach_key(row, patients.data_key(keyring, patient_row))
         conversation = load_conversation(session, keyring, patient_row, row.id)
         return AssessmentView(

@@ -58,9 +58,11 @@ __all__ = [
     "data_key",
     "erase",
     "find_by_fnr",
+    "actor_for",
     "key_context",
     "load_patient",
     "open_patient",
+    "opened_record",
     "register",
     "unlock",
     "unwrap_key",
@@ -203,7 +205,7 @@ def unlock(row: Any, key: bytes) -> Any:
 # --------------------------------------------------------------------------- use cases
 
 
-def _actor_for(actor: Actor | User, unit_id: int | None) -> Actor:
+def actor_for(actor: Actor | User, unit_id: int | None) -> Actor:
     if isinstance(actor, Actor):
         return actor
     return Actor(actor.id, actor.role, unit_id)
@@ -247,7 +249,7 @@ def register(db: Database, keyring: KeyRing, actor: Actor | User, *, fnr: str, n
             patient.sex = info.sex
             session.add(patient)
             session.flush()
-            access_log.record(session, keyring, _actor_for(actor, unit_id), "patient_register",
+            access_log.record(session, keyring, actor_for(actor, unit_id), "patient_register",
                               patient.uuid, purpose="registration")
             patient_uuid = patient.uuid
     except IntegrityError:
@@ -294,12 +296,12 @@ def search(db: Database, keyring: KeyRing, user: User, fnr: str) -> tuple[str | 
     with db.write() as session:
         patient = session.scalar(select(Patient).where(Patient.fnr_index == index))
         if patient is None:
-            access_log.record(session, keyring, _actor_for(user, None), "patient_search", None)
+            access_log.record(session, keyring, actor_for(user, None), "patient_search", None)
             return None, False
         grant = grant_for(session, user, patient)
         if grant is None:
             denied = True
-            access_log.record(session, keyring, _actor_for(user, None), "patient_search",
+            access_log.record(session, keyring, actor_for(user, None), "patient_search",
                               patient.uuid, outcome="denied")
         else:
             try:
@@ -308,11 +310,11 @@ def search(db: Database, keyring: KeyRing, user: User, fnr: str) -> tuple[str | 
                     raise Undecryptable("patients", "fnr")
             except Undecryptable as err:
                 broken = err
-                access_log.record(session, keyring, _actor_for(user, grant.unit_id),
+                access_log.record(session, keyring, actor_for(user, grant.unit_id),
                                   "undecryptable", patient.uuid, purpose=grant.purpose,
                                   outcome="error")
             else:
-                access_log.record(session, keyring, _actor_for(user, grant.unit_id),
+                access_log.record(session, keyring, actor_for(user, grant.unit_id),
                                   "patient_search", patient.uuid, purpose=grant.purpose)
         patient_uuid = patient.uuid
     if broken is not None:
@@ -408,26 +410,37 @@ def _open_found(session: Session, keyring: KeyRing, user: User, patient: Patient
                 action: str, today: date | None) -> PatientRecord:
     grant = grant_for(session, user, patient)
     if grant is None:
-        _refuse(session, keyring, _actor_for(user, None), "access_denied", patient.uuid,
+        _refuse(session, keyring, actor_for(user, None), "access_denied", patient.uuid,
                 "care", "denied")
         raise AccessDenied("no care relationship")
-    actor = _actor_for(user, grant.unit_id)
+    actor = actor_for(user, grant.unit_id)
+    try:
+        record = opened_record(keyring, patient, today)
+    except Undecryptable:
+        _refuse(session, keyring, actor, "undecryptable", patient.uuid, grant.purpose, "error")
+        raise
+    access_log.record(session, keyring, actor, action, patient.uuid, purpose=grant.purpose)
+    return record
+
+
+def opened_record(keyring: KeyRing, patient: Patient, today: date | None = None
+                  ) -> PatientRecord:
+    """The patient's fields, opened (the data key is attached to ``patient``); nothing is
+    checked or logged here. :class:`Undecryptable` (logged as a warning naming the field,
+    never its bytes) if one does not open."""
     try:
         unlock(patient, data_key(keyring, patient))
         birth_date = _opened_date(patient.birth_date)
         sex = patient.sex
         if sex not in ("male", "female"):
             raise Undecryptable("patients", "sex")
-        record = PatientRecord(
+        return PatientRecord(
             uuid=patient.uuid, id=patient.id, name=patient.name, fnr=patient.fnr,
             birth_date=birth_date, sex=sex, age=age_on(birth_date, today or date.today()),
             unit_id=patient.unit_id)
     except Undecryptable as err:
         log.warning("undecryptable field %s.%s", err.table, err.column)
-        _refuse(session, keyring, actor, "undecryptable", patient.uuid, grant.purpose, "error")
         raise
-    access_log.record(session, keyring, actor, action, patient.uuid, purpose=grant.purpose)
-    return record
 
 
 def _opened_date(text: str) -> date:

@@ -1,5 +1,5 @@
 """Opening a patient inside a view: the care relationship is checked and the read logged by
-the service; a refusal becomes a 403 page offering break-the-glass, an unknown patient 404."""
+the services; a refusal becomes a 403 page offering break-the-glass, an unknown patient 404."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from flask import abort, g
 
 from ..models import Patient
-from ..services import patients
+from ..services import patient_reads, patients
 from ..services.care import AccessDenied
 from .context import database, keyring
 
@@ -27,12 +27,16 @@ class NeedsBreakGlass(Exception):
 def opened_patient(
     patient_uuid: str, action: str = "patient_view"
 ) -> Iterator[tuple[Any, Any, Patient]]:
-    """Yield (record, session, patient row) inside one write transaction."""
+    """Yield (record, read session, patient row): the care relationship checked, the fields
+    opened and the read logged as ``action`` (committed before the body runs; see
+    :mod:`screening.services.patient_reads`). The body only reads."""
+    db = database()
     try:
-        with database().write() as session:
-            record, row = patients.load_patient(session, keyring(), g.staff, patient_uuid,
-                                                action=action)
-            yield record, session, row
+        with patient_reads.reading(db) as session:
+            opened = patient_reads.open_to_read(
+                db, session, keyring(), g.staff, patient_reads.find_patient(session, patient_uuid),
+                action)
+            yield opened.record, session, opened.row
     except AccessDenied:
         raise NeedsBreakGlass(patient_uuid) from None
     except patients.PatientError:

@@ -1,0 +1,114 @@
+"""Opening a patient to read: checked and opened in a read transaction, logged in a short
+write transaction of its own.
+
+A page that only shows a patient (the patient page, the screening form, a result) changes
+nothing but the access log. Reading and opening the sealed fields inside the write
+transaction would hold the database's single write lock (SQLite) or the access log's chain
+head (PostgreSQL) for the whole read, and every other page of every worker would queue
+behind it. So the care relationship is checked and the fields opened in a read
+transaction, and the access is then logged in a write transaction that does nothing else;
+it commits before the caller gets anything to show. A refusal (no care relationship) and an
+unreadable field are logged the same way, then raised, as :func:`patients.open_patient`
+does. A use case that changes the patient's records (a submission) checks and opens in its
+read (:func:`check_and_open`) and writes the log row with the change, in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..crypto.keys import KeyRing
+from ..database import Database
+from ..models import Patient
+from ..models.sealing import Undecryptable
+from . import access_log
+from .access_log import Actor
+from .care import AccessDenied, Grant, grant_for
+from .patients import PatientError, PatientRecord, User, actor_for, canonical_uuid, opened_record
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A patient opened for ``actor`` under ``grant`` (not yet logged as read)."""
+
+    record: PatientRecord
+    row: Patient
+    actor: Actor
+    grant: Grant
+
+
+def log_alone(db: Database, keyring: KeyRing, actor: Actor, action: str, patient_uuid: str,
+              purpose: str, outcome: str = "ok") -> None:
+    """One access-log row in a write transaction of its own."""
+    with db.write() as session:
+        access_log.record(session, keyring, actor, action, patient_uuid, purpose=purpose,
+                          outcome=outcome)
+
+
+def check_and_open(db: Database, session: Session, keyring: KeyRing, user: User,
+                   patient: Patient, today: date | None = None) -> Opened:
+    """Check the care relationship and open ``patient`` (a row of the read ``session``).
+    A refusal is logged (``access_denied``/``denied``) and :class:`AccessDenied` raised; an
+    unreadable field is logged (``undecryptable``/``error``) and :class:`Undecryptable`
+    raised. Nothing is logged when it succeeds: the caller logs the read or the change."""
+    grant = grant_for(session, user, patient)
+    if grant is None:
+        log_alone(db, keyring, actor_for(user, None), "access_denied", patient.uuid, "care",
+                  "denied")
+        raise AccessDenied("no care relationship")
+    actor = actor_for(user, grant.unit_id)
+    try:
+        record = opened_record(keyring, patient, today)
+    except Undecryptable:
+        log_alone(db, keyring, actor, "undecryptable", patient.uuid, grant.purpose, "error")
+        raise
+    return Opened(record, patient, actor, grant)
+
+
+def open_to_read(db: Database, session: Session, keyring: KeyRing, user: User,
+                 patient: Patient, action: str, today: date | None = None) -> Opened:
+    """:func:`check_and_open`, then the read logged as ``action`` (committed on return).
+    The read transaction of ``session`` is ended, so that what the caller reads next
+    (the access log itself, for one) is read afresh."""
+    opened = check_and_open(db, session, keyring, user, patient, today)
+    log_alone(db, keyring, opened.actor, action, patient.uuid, opened.grant.purpose)
+    session.commit()  # ends the read; nothing was written, and rows stay loaded
+    return opened
+
+
+def find_patient(session: Session, patient_uuid: str) -> Patient:
+    """The patient row of a uuid; ``PatientError("not_found")`` if malformed or unknown."""
+    canonical = canonical_uuid(patient_uuid)
+    patient = None if canonical is None else session.scalar(
+        select(Patient).where(Patient.uuid == canonical))
+    if patient is None:
+        raise PatientError("not_found")
+    return patient
+
+
+@contextmanager
+def reading(db: Database) -> Iterator[Session]:
+    """A read session, closed afterwards."""
+    session = db.read_session()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def read_patient(db: Database, keyring: KeyRing, user: User, patient_uuid: str,
+                 action: str, then: Callable[[Session, Opened], object] | None = None,
+                 today: date | None = None) -> tuple[Opened, object]:
+    """Open a patient by uuid to read and log ``action``; ``then(session, opened)`` reads
+    more in the same read session (a draft, a conversation) after the log row is
+    committed. Returns the opened patient and what ``then`` returned."""
+    with reading(db) as session:
+        opened = open_to_read(db, session, keyring, user, find_patient(session, patient_uuid),
+                              action, today)
+        return opened, (then(session, opened) if then is not None else None)
