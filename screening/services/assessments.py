@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -108,13 +108,27 @@ def submit(
         return existing
 
 
+# Statements of the submission path, built once (building one costs more than running it).
+_STORED = (
+    select(Assessment.uuid, Patient.uuid)
+    .join(Patient, Patient.id == Assessment.patient_id)
+    .where(Assessment.submission_token == bindparam("token"))
+)
+_WITH_PATIENT = (
+    select(Assessment, Patient)
+    .join(Patient, Patient.id == Assessment.patient_id)
+    .where(Assessment.uuid == bindparam("uuid"))
+)
+_DRAFT = select(Draft).where(
+    Draft.staff_id == bindparam("staff"),
+    Draft.patient_id == bindparam("patient"),
+    Draft.instrument == bindparam("instrument"),
+)
+
+
 def _stored(session: Session, token: str) -> Submitted | None:
     """The assessment already stored under a submission token, if any."""
-    row = session.execute(
-        select(Assessment.uuid, Patient.uuid)
-        .join(Patient, Patient.id == Assessment.patient_id)
-        .where(Assessment.submission_token == token)
-    ).first()
+    row = session.execute(_STORED, {"token": token}).first()
     return Submitted(row[0], row[1], True) if row else None
 
 
@@ -281,11 +295,7 @@ def view(
     from .conversations import load as load_conversation
 
     with patient_reads.reading(db) as session:
-        found = session.execute(
-            select(Assessment, Patient)
-            .join(Patient, Patient.id == Assessment.patient_id)
-            .where(Assessment.uuid == str(assessment_uuid))
-        ).first()
+        found = session.execute(_WITH_PATIENT, {"uuid": str(assessment_uuid)}).first()
         if found is None:
             raise patients.PatientError("not_found")
         row, patient_row = found
@@ -352,11 +362,7 @@ def load_draft(
     session: Session, keyring: KeyRing, user: Any, patient_row: Patient, instrument_id: str
 ) -> dict[str, Any] | None:
     draft = session.scalar(
-        select(Draft).where(
-            Draft.staff_id == user.id,
-            Draft.patient_id == patient_row.id,
-            Draft.instrument == instrument_id,
-        )
+        _DRAFT, {"staff": user.id, "patient": patient_row.id, "instrument": instrument_id}
     )
     if draft is None:
         return None

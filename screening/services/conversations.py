@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -74,10 +74,13 @@ class ConversationView:
     updated_at: datetime
 
 
+_OF_ASSESSMENT = select(Conversation).where(Conversation.assessment_id == bindparam("assessment"))
+
+
 def load(
     session: Session, keyring: KeyRing, patient_row: Patient, assessment_id: int
 ) -> ConversationView | None:
-    row = session.scalar(select(Conversation).where(Conversation.assessment_id == assessment_id))
+    row = session.scalar(_OF_ASSESSMENT, {"assessment": assessment_id})
     if row is None:
         return None
     attach_key(row, patients.data_key(keyring, patient_row))

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..crypto.keys import KeyRing
@@ -31,6 +31,8 @@ from . import access_log
 from .access_log import Actor
 from .care import AccessDenied, Grant, grant_for
 from .patients import PatientError, PatientRecord, User, actor_for, canonical_uuid, opened_record
+
+_BY_UUID = select(Patient).where(Patient.uuid == bindparam("uuid"))
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,7 @@ def open_to_read(db: Database, session: Session, keyring: KeyRing, user: User,
 def find_patient(session: Session, patient_uuid: str) -> Patient:
     """The patient row of a uuid; ``PatientError("not_found")`` if malformed or unknown."""
     canonical = canonical_uuid(patient_uuid)
-    patient = None if canonical is None else session.scalar(
-        select(Patient).where(Patient.uuid == canonical))
+    patient = None if canonical is None else session.scalar(_BY_UUID, {"uuid": canonical})
     if patient is None:
         raise PatientError("not_found")
     return patient
