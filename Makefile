@@ -81,8 +81,10 @@ test-browser: install-test
 test: lint test-sqlite test-postgres test-browser
 
 test-slow: install-test
-	$(PYTEST) -m slow tests
-	$(BIN)/python tests/pg_cluster.py -- $(PYTEST) -m slow tests
+	@echo "=== slow suite on SQLite ==="
+	$(PYTEST) -m slow --durations=15 tests
+	@echo "=== slow suite on PostgreSQL (throwaway cluster) ==="
+	$(BIN)/python tests/pg_cluster.py -- $(PYTEST) -m slow --durations=15 tests
 
 clean-venv:
 	rm -rf $(VENV)
