@@ -103,9 +103,12 @@ Atom = Mapping[str, Mapping[Any, int]]  # table id -> interior counts
 Pattern = dict[str, dict[Position, str]]  # table id -> hidden position -> reason
 
 
-def protect_atom(specs: Sequence[TableSpec], atom: Atom, k: int) -> Pattern:
-    """The hidden positions of one atom (month), with reasons; see the module docstring."""
-    values = {s.id: s.complete(atom.get(s.id, {})) for s in specs}
+def protect_atom(specs: Sequence[TableSpec], atom: Atom, k: int,
+                 values: Mapping[str, Mapping[Position, int]] | None = None) -> Pattern:
+    """The hidden positions of one atom (month), with reasons; see the module docstring.
+    ``values``: the atom's tables completed with their totals, if the caller has them."""
+    if values is None:
+        values = {s.id: s.complete(atom.get(s.id, {})) for s in specs}
     networked = [s for s in specs if s.kind != PLAIN]
     pattern: Pattern = {}
     for spec in networked:  # the grand total published: the tables are independent
@@ -237,17 +240,18 @@ class Series:
         sums: dict[str, dict[Position, int]] = {}
         reasons: dict[str, dict[Position, str]] = {}
         cells: dict[str, dict[Position, Bounds]] = {}
+        present = [m for m in chosen if m in self.values]
+        month_marked = {m: self.marked(m) for m in present}
         for spec in self.specs:
-            sums[spec.id] = dict.fromkeys(spec.positions(), 0)
-            active = dict.fromkeys(spec.positions(), 0)  # months where the count is not zero
+            positions = spec.positions()
+            sums[spec.id] = dict.fromkeys(positions, 0)
+            active = dict.fromkeys(positions, 0)  # months where the count is not zero
             why: dict[Position, list[str]] = {}
-            known = cells[spec.id] = {p: (0, 0) for p in spec.positions() if p[0] == "cell"}
-            for month in chosen:
-                month_values = self.values.get(month)
-                if month_values is None:
-                    continue
+            known = cells[spec.id] = {p: (0, 0) for p in positions if p[0] == "cell"}
+            for month in present:
+                month_values = self.values[month]
                 hidden = self.patterns[month].get(spec.id, {})
-                marked = spec.kind == PLAIN or self.marked(month)
+                marked = spec.kind == PLAIN or month_marked[month]
                 for pos, value in month_values[spec.id].items():
                     reason = hidden.get(pos)
                     if value:
@@ -258,7 +262,7 @@ class Series:
                     if pos in known:
                         known[pos] = plus_bounds(known[pos], (value, value) if reason is None else
                                            mark_bounds(cell_mark(reason, self.k, marked), self.k))
-            reasons[spec.id] = {p: r for p in spec.positions()
+            reasons[spec.id] = {p: r for p in positions
                                 if (r := _reason(why.get(p, []), active[p])) is not None}
         marks = release_marks(self.specs, cells, reasons, self.k)
         tables = {}
@@ -284,7 +288,8 @@ def protect_series(specs: Sequence[TableSpec], atoms: Mapping[str, Atom], k: int
     values = {month: {s.id: s.complete(atom.get(s.id, {})) for s in specs}
               for month, atom in atoms.items()}
     return Series(tuple(specs), k, values,
-                  {month: protect_atom(specs, atom, k) for month, atom in atoms.items()})
+                  {month: protect_atom(specs, atom, k, values[month])
+                   for month, atom in atoms.items()})
 
 
 # --------------------------------------------------------------------------- rates

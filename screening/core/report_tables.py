@@ -153,34 +153,49 @@ class GroupRow:
     pathways: tuple[int, int, int, int]
 
 
+if FOLLOW_UPS != ("none", "pending", "on_time", "late") or PATHWAYS != (
+        "elder_care", "gp", "substance_use_consultant", "specialist_referral"):
+    raise RuntimeError("atoms_from counts follow-ups and pathways by these names")
+
+
 def atoms_from(instrument: str, rows: Iterable[GroupRow]) -> dict[str, dict[str, dict]]:
-    """Monthly atoms (table id -> interior counts) from grouped rows."""
+    """Monthly atoms (table id -> interior counts) from grouped rows. Written for speed (it
+    runs over every group of a report): counters start at zero, no lookups repeated."""
     table_ids = [s.id for s in specs_for(instrument)]
     audit = instrument == "audit"
+    level_names = {int(level): level for level in LEVELS}
     atoms: dict[str, dict[str, dict]] = {}
     for r in rows:
         atom = atoms.get(r.month)
         if atom is None:
             atom = atoms[r.month] = {table_id: {} for table_id in table_ids}
-        column = f"{r.sex}:{r.age_band}"
+            atom["follow_ups"] = dict.fromkeys(FOLLOW_UPS, 0)
+            atom["pathways"] = dict.fromkeys(PATHWAYS, 0)
+        n = r.n
         if audit:
             result = r.zone if r.zone in ZONES else UNKNOWN
-            level = str(r.level) if r.level is not None and str(r.level) in LEVELS else UNKNOWN
+            level = level_names.get(r.level, UNKNOWN) if isinstance(r.level, int) else (
+                str(r.level) if r.level is not None and str(r.level) in LEVELS else UNKNOWN)
             levels = atom["levels"]
-            for key, count in (((level, "delivered"), r.conversations),
-                               ((level, "not_delivered"), r.n - r.conversations)):
-                levels[key] = levels.get(key, 0) + count
+            delivered, not_delivered = (level, "delivered"), (level, "not_delivered")
+            levels[delivered] = levels.get(delivered, 0) + r.conversations
+            levels[not_delivered] = levels.get(not_delivered, 0) + n - r.conversations
         else:
             result = UNKNOWN if r.positive is None else OUTCOMES[int(bool(r.positive))]
         results = atom["results"]
-        results[(result, column)] = results.get((result, column), 0) + r.n
+        key = (result, f"{r.sex}:{r.age_band}")
+        results[key] = results.get(key, 0) + n
         follow_ups = atom["follow_ups"]
-        for status, count in zip(FOLLOW_UPS, (r.n - r.on_time - r.late - r.pending, r.pending,
-                                              r.on_time, r.late), strict=True):
-            follow_ups[status] = follow_ups.get(status, 0) + count
+        follow_ups["none"] += n - r.on_time - r.late - r.pending
+        follow_ups["pending"] += r.pending
+        follow_ups["on_time"] += r.on_time
+        follow_ups["late"] += r.late
         pathways = atom["pathways"]
-        for pathway, count in zip(PATHWAYS, r.pathways, strict=True):
-            pathways[pathway] = pathways.get(pathway, 0) + count
+        p1, p2, p3, p4 = r.pathways
+        pathways["elder_care"] += p1
+        pathways["gp"] += p2
+        pathways["substance_use_consultant"] += p3
+        pathways["specialist_referral"] += p4
     return atoms
 
 

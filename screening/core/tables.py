@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from .suppression import Network
@@ -44,29 +45,36 @@ class TableSpec:
     linked: tuple[tuple[str, str], ...] = ()
 
     def positions(self) -> list[Position]:
+        return list(self._positions)
+
+    @cached_property
+    def _positions(self) -> tuple[Position, ...]:
         if self.kind == GRID:
-            return ([cell(r, c) for r in self.rows for c in self.cols]
-                    + [row_total(r) for r in self.rows] + [col_total(c) for c in self.cols]
-                    + [TOTAL])
-        return [cell(c) for c in self.cols] + ([TOTAL] if self.kind == LIST else [])
+            return tuple([cell(r, c) for r in self.rows for c in self.cols]
+                         + [row_total(r) for r in self.rows] + [col_total(c) for c in self.cols]
+                         + [TOTAL])
+        return tuple([cell(c) for c in self.cols] + ([TOTAL] if self.kind == LIST else []))
+
+    @cached_property
+    def _interior(self) -> tuple[tuple[Any, Position], ...]:
+        """(key in an atom, position) of every count of the table's body."""
+        if self.kind == GRID:
+            return tuple(((r, c), cell(r, c)) for r in self.rows for c in self.cols)
+        return tuple((c, cell(c)) for c in self.cols)
 
     def complete(self, interior: Mapping[Any, int]) -> dict[Position, int]:
         """Every position's count, margins computed here. Grid keys: (row, col); others: col."""
-        values: dict[Position, int] = {}
+        values = {pos: int(interior.get(key, 0)) for key, pos in self._interior}
         if self.kind == GRID:
-            for r in self.rows:
-                for c in self.cols:
-                    values[cell(r, c)] = int(interior.get((r, c), 0))
-            for r in self.rows:
-                values[row_total(r)] = sum(values[cell(r, c)] for c in self.cols)
-            for c in self.cols:
-                values[col_total(c)] = sum(values[cell(r, c)] for r in self.rows)
-            values[TOTAL] = sum(values[row_total(r)] for r in self.rows)
-        else:
-            for c in self.cols:
-                values[cell(c)] = int(interior.get(c, 0))
-            if self.kind == LIST:
-                values[TOTAL] = sum(values[cell(c)] for c in self.cols)
+            width = len(self.cols)
+            body = list(values.values())
+            for i, r in enumerate(self.rows):
+                values[row_total(r)] = sum(body[i * width:(i + 1) * width])
+            for j, c in enumerate(self.cols):
+                values[col_total(c)] = sum(body[j::width])
+            values[TOTAL] = sum(body)
+        elif self.kind == LIST:
+            values[TOTAL] = sum(values.values())
         return values
 
     def network(self) -> tuple[Network, list[Position]]:

@@ -68,7 +68,9 @@ def check(session: Session, filters: Filters) -> None:
 
 def grouped_rows(session: Session, filters: Filters) -> list[GroupRow]:
     """The GROUP BY over report facts for the months the report needs."""
-    fact = ReportFact
+    # The table's own columns, not the mapped class's: a plain Core statement whose rows are
+    # tuples (an ORM statement would process each of the thousands of rows as ORM rows).
+    fact = ReportFact.__table__.c
     first, last = months_needed(filters.period)
 
     conditions = [fact.instrument == filters.instrument, fact.month >= first,
@@ -91,11 +93,11 @@ def grouped_rows(session: Session, filters: Filters) -> list[GroupRow]:
         .where(and_(*conditions))
         .group_by(*keys)
     )
-    return [GroupRow(month, zone, positive, age_band, sex, level, int(n), int(conv or 0),
-                     int(on_time or 0), int(late or 0), int(pending or 0),
-                     (int(p1 or 0), int(p2 or 0), int(p3 or 0), int(p4 or 0)))
+    # count() is never NULL, and both drivers return it as int.
+    return [GroupRow(month, zone, positive, age_band, sex, level, n, conv, on_time, late,
+                     pending, (p1, p2, p3, p4))
             for (month, zone, positive, age_band, sex, level, n, conv, on_time, late, pending,
-                 p1, p2, p3, p4) in session.execute(statement)]
+                 p1, p2, p3, p4) in session.connection().execute(statement)]
 
 
 def report(session: Session, filters: Filters, k: int) -> Report:
