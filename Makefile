@@ -82,9 +82,9 @@ test: lint test-sqlite test-postgres test-browser
 
 test-slow: install-test
 	@echo "=== slow suite on SQLite ==="
-	$(PYTEST) -m slow --durations=15 tests
+	$(PYTEST) -m slow -rP --durations=15 tests
 	@echo "=== slow suite on PostgreSQL (throwaway cluster) ==="
-	$(BIN)/python tests/pg_cluster.py -- $(PYTEST) -m slow --durations=15 tests
+	$(BIN)/python tests/pg_cluster.py -- $(PYTEST) -m slow -rP --durations=15 tests
 
 clean-venv:
 	rm -rf $(VENV)
