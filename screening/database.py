@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from .settings import Settings
-from .write_gate import WriteGate, no_gate
+from .write_gate import gate_for, no_gate
 
 WRITE_OPTION = "screening_write"
 
@@ -51,7 +51,7 @@ class Database:
             _configure_sqlite(self.engine, settings.sqlite_busy_timeout_ms)
         self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         database = url.database or ""
-        self._gate = (WriteGate(Path(database + "-writer")).held
+        self._gate = (gate_for(Path(database + "-writer")).held
                       if self.is_sqlite and database not in ("", ":memory:") else no_gate)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
@@ -100,6 +100,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Straight to the driver: every request begins two or three transactions.
+        # Through SQLAlchemy, not straight to the driver: a busy database then raises
+        # sqlalchemy's OperationalError, which the app answers with 503.
         write = conn.get_execution_options().get(WRITE_OPTION)
-        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -12,6 +12,10 @@ first (``flock`` locks belong to an open file, shared by the threads of a proces
 is opened again in a forked child, since an inherited descriptor would share the parent's
 lock. A process that dies holding the lock loses it with its descriptors, so a crash never
 leaves the gate shut. Readers never touch it.
+
+All engines of a process on one database file share one gate (:func:`gate_for`): a write
+begun inside another write of the same thread then meets SQLite's busy timeout, as it
+always did, instead of waiting for itself on the file lock.
 """
 
 from __future__ import annotations
@@ -55,3 +59,17 @@ class WriteGate:
 @contextmanager
 def no_gate() -> Iterator[None]:
     yield
+
+
+_gates: dict[str, WriteGate] = {}
+_gates_lock = threading.Lock()
+
+
+def gate_for(path: Path) -> WriteGate:
+    """The process's one gate for ``path``."""
+    key = str(path.resolve())
+    with _gates_lock:
+        gate = _gates.get(key)
+        if gate is None:
+            gate = _gates[key] = WriteGate(Path(key))
+        return gate

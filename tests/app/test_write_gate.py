@@ -133,3 +133,35 @@ def test_database_writes_go_through_the_gate(tmp_path: Path) -> None:
         assert stat.S_IMODE(gate.stat().st_mode) == 0o600
     finally:
         database.dispose()
+
+
+def test_a_write_inside_a_write_meets_the_busy_timeout_not_a_hang(tmp_path: Path) -> None:
+    """Two engines of one process on one file share the gate: a second write begun inside
+    the first, in the same thread, fails after SQLite's busy timeout as it always did
+    (the gate would otherwise wait for itself for ever)."""
+    from sqlalchemy.exc import OperationalError
+
+    url = f"sqlite:///{tmp_path}/x.sqlite3"
+    first = Database(Settings(env="test", database_url=url, sqlite_busy_timeout_ms=200))
+    second = Database(Settings(env="test", database_url=url, sqlite_busy_timeout_ms=200))
+    outcome: list[str] = []
+
+    def nested() -> None:
+        with first.write() as session:
+            session.connection().exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            try:
+                with second.write() as inner:
+                    inner.connection().exec_driver_sql("INSERT INTO t VALUES (1)")
+                outcome.append("second write went through")
+            except OperationalError:
+                outcome.append("busy")
+
+    try:
+        thread = threading.Thread(target=nested, daemon=True)
+        thread.start()
+        thread.join(30)
+        assert not thread.is_alive(), "the nested write hangs"
+        assert outcome == ["busy"]
+    finally:
+        first.dispose()
+        second.dispose()
