@@ -26,11 +26,10 @@ from sqlalchemy.orm import Session
 from ..crypto.keys import KeyRing
 from ..database import Database
 from ..models import Patient
-from ..models.sealing import Undecryptable
 from . import access_log
 from .access_log import Actor
-from .care import AccessDenied, Grant, grant_for
-from .patients import PatientError, PatientRecord, User, actor_for, canonical_uuid, opened_record
+from .care import Grant
+from .patients import PatientError, PatientRecord, User, canonical_uuid, checked_open
 
 _BY_UUID = select(Patient).where(Patient.uuid == bindparam("uuid"))
 
@@ -55,21 +54,15 @@ def log_alone(db: Database, keyring: KeyRing, actor: Actor, action: str, patient
 
 def check_and_open(db: Database, session: Session, keyring: KeyRing, user: User,
                    patient: Patient, today: date | None = None) -> Opened:
-    """Check the care relationship and open ``patient`` (a row of the read ``session``).
-    A refusal is logged (``access_denied``/``denied``) and :class:`AccessDenied` raised; an
-    unreadable field is logged (``undecryptable``/``error``) and :class:`Undecryptable`
-    raised. Nothing is logged when it succeeds: the caller logs the read or the change."""
-    grant = grant_for(session, user, patient)
-    if grant is None:
-        log_alone(db, keyring, actor_for(user, None), "access_denied", patient.uuid, "care",
-                  "denied")
-        raise AccessDenied("no care relationship")
-    actor = actor_for(user, grant.unit_id)
-    try:
-        record = opened_record(keyring, patient, today)
-    except Undecryptable:
-        log_alone(db, keyring, actor, "undecryptable", patient.uuid, grant.purpose, "error")
-        raise
+    """Check the care relationship and open ``patient`` (a row of the read ``session``),
+    as :func:`patients.checked_open` does, a refusal or an unreadable field logged in a
+    write transaction of its own before it is raised. Nothing is logged when it succeeds:
+    the caller logs the read or the change."""
+
+    def refuse(actor: Actor, refusal: str, purpose: str, outcome: str) -> None:
+        log_alone(db, keyring, actor, refusal, patient.uuid, purpose, outcome)
+
+    record, actor, grant = checked_open(session, keyring, user, patient, refuse, today)
     return Opened(record, patient, actor, grant)
 
 

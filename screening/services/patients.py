@@ -21,6 +21,7 @@ import logging
 import re
 import unicodedata
 import uuid as uuid_module
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -45,7 +46,7 @@ from screening.models.sealing import Undecryptable, attach_key
 from screening.models.staff import CLINICAL_ROLES
 from screening.services import access_log
 from screening.services.access_log import SYSTEM, Actor
-from screening.services.care import AccessDenied, grant_for
+from screening.services.care import AccessDenied, Grant, grant_for
 from screening.services.live_keys import current_keyring, unwrap_key
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "User",
     "age_on",
     "canonical_uuid",
+    "checked_open",
     "data_key",
     "erase",
     "find_by_fnr",
@@ -344,15 +346,6 @@ class PatientRecord:
     unit_id: int
 
 
-def _refuse(session: Session, keyring: KeyRing, actor: Actor, action: str,
-            patient_uuid: str, purpose: str, outcome: str) -> None:
-    """Log a refusal in the caller's transaction. The exception raised next is marked
-    ``commit_anyway`` (AccessDenied, Undecryptable), so ``Database.write`` commits this row
-    although the block fails."""
-    access_log.record(session, keyring, actor, action, patient_uuid, purpose=purpose,
-                      outcome=outcome)
-
-
 def _require_write(session: Session) -> None:
     bind = session.get_bind()
     if not bind.get_execution_options().get(WRITE_OPTION) or not session.in_transaction():
@@ -408,19 +401,38 @@ def open_selected(session: Session, keyring: KeyRing, user: User, patient: Patie
 
 def _open_found(session: Session, keyring: KeyRing, user: User, patient: Patient,
                 action: str, today: date | None) -> PatientRecord:
+    def refuse(actor: Actor, refusal: str, purpose: str, outcome: str) -> None:
+        # The exception raised next is marked ``commit_anyway`` (AccessDenied,
+        # Undecryptable): ``Database.write`` commits this row although the block fails.
+        access_log.record(session, keyring, actor, refusal, patient.uuid, purpose=purpose,
+                          outcome=outcome)
+
+    record, actor, grant = checked_open(session, keyring, user, patient, refuse, today)
+    access_log.record(session, keyring, actor, action, patient.uuid, purpose=grant.purpose)
+    return record
+
+
+Refuse = Callable[[Actor, str, str, str], None]  # (actor, action, purpose, outcome)
+
+
+def checked_open(session: Session, keyring: KeyRing, user: User, patient: Patient,
+                 refuse: Refuse, today: date | None = None
+                 ) -> tuple[PatientRecord, Actor, Grant]:
+    """Check the care relationship and open ``patient``; nothing is logged when it succeeds.
+    A refusal (``access_denied``/``denied``) or an unreadable field (``undecryptable``/
+    ``error``) is handed to ``refuse`` to log, then :class:`AccessDenied` or
+    :class:`Undecryptable` raised. The one place that decides who opens a patient."""
     grant = grant_for(session, user, patient)
     if grant is None:
-        _refuse(session, keyring, actor_for(user, None), "access_denied", patient.uuid,
-                "care", "denied")
+        refuse(actor_for(user, None), "access_denied", "care", "denied")
         raise AccessDenied("no care relationship")
     actor = actor_for(user, grant.unit_id)
     try:
         record = opened_record(keyring, patient, today)
     except Undecryptable:
-        _refuse(session, keyring, actor, "undecryptable", patient.uuid, grant.purpose, "error")
+        refuse(actor, "undecryptable", grant.purpose, "error")
         raise
-    access_log.record(session, keyring, actor, action, patient.uuid, purpose=grant.purpose)
-    return record
+    return record, actor, grant
 
 
 def opened_record(keyring: KeyRing, patient: Patient, today: date | None = None
