@@ -101,7 +101,7 @@ def submit(
         existing = _by_token(db, submission_token)
         if existing is None:
             with patient_reads.reading(db) as session:
-                patient_reads.find_patient(session, patient_uuid)  # PatientError if erased
+                patients.find_patient(session, patient_uuid)  # PatientError if erased
             raise
         if existing.patient_uuid != patient_uuid:
             raise AssessmentError("bad_token") from None
@@ -164,7 +164,7 @@ def _submit(
                 raise AssessmentError("bad_token")
             return found
         opened = patient_reads.check_and_open(
-            db, session, keyring, user, patient_reads.find_patient(session, patient_uuid)
+            db, session, keyring, user, patients.find_patient(session, patient_uuid)
         )
     record = opened.record
     facts = PatientFacts(sex=record.sex, age=record.age, setting=setting, medication=medication)

@@ -15,12 +15,11 @@ read (:func:`check_and_open`) and writes the log row with the change, in one tra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..crypto.keys import KeyRing
@@ -29,9 +28,7 @@ from ..models import Patient
 from . import access_log
 from .access_log import Actor
 from .care import Grant
-from .patients import PatientError, PatientRecord, User, canonical_uuid, checked_open
-
-_BY_UUID = select(Patient).where(Patient.uuid == bindparam("uuid"))
+from .patients import PatientRecord, User, checked_open, find_patient
 
 
 @dataclass(frozen=True)
@@ -77,15 +74,6 @@ def open_to_read(db: Database, session: Session, keyring: KeyRing, user: User,
     return opened
 
 
-def find_patient(session: Session, patient_uuid: str) -> Patient:
-    """The patient row of a uuid; ``PatientError("not_found")`` if malformed or unknown."""
-    canonical = canonical_uuid(patient_uuid)
-    patient = None if canonical is None else session.scalar(_BY_UUID, {"uuid": canonical})
-    if patient is None:
-        raise PatientError("not_found")
-    return patient
-
-
 @contextmanager
 def reading(db: Database) -> Iterator[Session]:
     """A read session, closed afterwards."""
@@ -96,13 +84,12 @@ def reading(db: Database) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
 def read_patient(db: Database, keyring: KeyRing, user: User, patient_uuid: str,
-                 action: str, then: Callable[[Session, Opened], object] | None = None,
-                 today: date | None = None) -> tuple[Opened, object]:
-    """Open a patient by uuid to read and log ``action``; ``then(session, opened)`` reads
-    more in the same read session (a draft, a conversation) after the log row is
-    committed. Returns the opened patient and what ``then`` returned."""
+                 action: str, today: date | None = None) -> Iterator[tuple[Opened, Session]]:
+    """Open a patient by uuid to read, log ``action`` (committed before the body runs),
+    and yield it with the read session, in which the body may read more (a draft, a
+    conversation, the access log)."""
     with reading(db) as session:
-        opened = open_to_read(db, session, keyring, user, find_patient(session, patient_uuid),
-                              action, today)
-        return opened, (then(session, opened) if then is not None else None)
+        yield open_to_read(db, session, keyring, user, find_patient(session, patient_uuid),
+                           action, today), session

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from stdnum.exceptions import ValidationError as StdnumValidationError
@@ -60,6 +60,7 @@ __all__ = [
     "data_key",
     "erase",
     "find_by_fnr",
+    "find_patient",
     "actor_for",
     "key_context",
     "load_patient",
@@ -383,20 +384,20 @@ def load_patient(session: Session, keyring: KeyRing, user: User, patient_uuid: s
 def _open(session: Session, keyring: KeyRing, user: User, patient_uuid: str, action: str,
           today: date | None) -> tuple[PatientRecord, Patient]:
     _require_write(session)
-    canonical = canonical_uuid(patient_uuid)
-    patient = None if canonical is None else session.scalar(
-        select(Patient).where(Patient.uuid == canonical))
-    if patient is None:
-        raise PatientError("not_found")
+    patient = find_patient(session, patient_uuid)
     return _open_found(session, keyring, user, patient, action, today), patient
 
 
-def open_selected(session: Session, keyring: KeyRing, user: User, patient: Patient,
-                  action: str, *, today: date | None = None) -> PatientRecord:
-    """As :func:`open_patient`, for a :class:`Patient` row the caller has just selected in
-    this write transaction (saves selecting it again)."""
-    _require_write(session)
-    return _open_found(session, keyring, user, patient, action, today)
+_BY_UUID = select(Patient).where(Patient.uuid == bindparam("uuid"))
+
+
+def find_patient(session: Session, patient_uuid: str) -> Patient:
+    """The patient row of a uuid; ``PatientError("not_found")`` if malformed or unknown."""
+    canonical = canonical_uuid(patient_uuid)
+    patient = None if canonical is None else session.scalar(_BY_UUID, {"uuid": canonical})
+    if patient is None:
+        raise PatientError("not_found")
+    return patient
 
 
 def _open_found(session: Session, keyring: KeyRing, user: User, patient: Patient,

@@ -30,12 +30,9 @@ def opened_patient(
     """Yield (record, read session, patient row): the care relationship checked, the fields
     opened and the read logged as ``action`` (committed before the body runs; see
     :mod:`screening.services.patient_reads`). The body only reads."""
-    db = database()
     try:
-        with patient_reads.reading(db) as session:
-            opened = patient_reads.open_to_read(
-                db, session, keyring(), g.staff, patient_reads.find_patient(session, patient_uuid),
-                action)
+        with patient_reads.read_patient(database(), keyring(), g.staff, patient_uuid,
+                                        action) as (opened, session):
             yield opened.record, session, opened.row
     except AccessDenied:
         raise NeedsBreakGlass(patient_uuid) from None

@@ -32,29 +32,29 @@ def _log(clinic: Clinic, patient_uuid: str) -> list[tuple[str, str]]:
         session.close()
 
 
+def _read(clinic: Clinic, who: str, patient_uuid: str) -> None:
+    with patient_reads.read_patient(clinic.db, clinic.keyring, clinic.people[who],
+                                    patient_uuid, "patient_view"):
+        pass
+
+
 def test_a_read_is_logged_before_it_is_returned(clinic: Clinic) -> None:
     item = register_many(clinic, 1)[0]
     before = _log(clinic, item.uuid)
-    seen: list[list[tuple[str, str]]] = []
-
-    def then(session, opened):  # type: ignore[no-untyped-def]
-        seen.append(_log(clinic, item.uuid))  # what another connection sees by now
-        return opened.record.name
-
-    opened, name = patient_reads.read_patient(clinic.db, clinic.keyring,
-                                              clinic.people["nurse-a"], item.uuid,
-                                              "patient_view", then=then)
-    assert opened.record.fnr == item.fnr and name == item.name
+    with patient_reads.read_patient(clinic.db, clinic.keyring, clinic.people["nurse-a"],
+                                    item.uuid, "patient_view") as (opened, session):
+        seen = _log(clinic, item.uuid)  # what another connection sees by now
+        assert session.is_active
+    assert opened.record.fnr == item.fnr and opened.record.name == item.name
     assert _log(clinic, item.uuid) == [*before, ("patient_view", "ok")]
-    assert seen == [[*before, ("patient_view", "ok")]]  # committed before the caller read
+    assert seen == [*before, ("patient_view", "ok")]  # committed before the body ran
 
 
 def test_a_refusal_is_logged_and_raised(clinic: Clinic) -> None:
     item = register_many(clinic, 1)[0]  # a patient of home-a
     before = _log(clinic, item.uuid)
     with pytest.raises(AccessDenied):
-        patient_reads.read_patient(clinic.db, clinic.keyring, clinic.people["nurse-b"],
-                                   item.uuid, "patient_view")
+        _read(clinic, "nurse-b", item.uuid)
     assert _log(clinic, item.uuid) == [*before, ("access_denied", "denied")]
 
 
@@ -65,8 +65,7 @@ def test_an_unreadable_field_is_logged_and_raised(clinic: Clinic) -> None:
                         {"v": b"\x01" * 40, "u": item.uuid})
     before = _log(clinic, item.uuid)
     with pytest.raises(Undecryptable):
-        patient_reads.read_patient(clinic.db, clinic.keyring, clinic.people["nurse-a"],
-                                   item.uuid, "patient_view")
+        _read(clinic, "nurse-a", item.uuid)
     assert _log(clinic, item.uuid) == [*before, ("undecryptable", "error")]
 
 
@@ -78,8 +77,7 @@ def test_an_unknown_patient_logs_nothing(clinic: Clinic) -> None:
         session.close()
     for bad in ("not-a-uuid", "123e4567-e89b-42d3-a456-426614174000"):
         with pytest.raises(PatientError):
-            patient_reads.read_patient(clinic.db, clinic.keyring, clinic.people["nurse-a"],
-                                       bad, "patient_view")
+            _read(clinic, "nurse-a", bad)
     session = clinic.db.read_session()
     try:
         assert len(session.scalars(select(AccessLogEntry.id)).all()) == count
@@ -90,5 +88,4 @@ def test_an_unknown_patient_logs_nothing(clinic: Clinic) -> None:
 def test_an_analyst_never_opens_a_patient(clinic: Clinic) -> None:
     item = register_many(clinic, 1)[0]
     with pytest.raises(AccessDenied):
-        patient_reads.read_patient(clinic.db, clinic.keyring, clinic.people["analyst"],
-                                   item.uuid, "patient_view")
+        _read(clinic, "analyst", item.uuid)
