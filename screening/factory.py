@@ -62,6 +62,10 @@ def assemble(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
+        # The cookie expires when the server's absolute session limit does (set at login);
+        # re-signing it on every response would only push that date on, and cost a
+        # signature per request. Idle expiry is the server's (services.accounts.resume).
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         MAX_FORM_MEMORY_SIZE=1024 * 1024 + 4096,
         WTF_CSRF_TIME_LIMIT=None,  # tokens are bound to the session, which expires itself

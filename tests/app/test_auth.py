@@ -159,6 +159,21 @@ def test_session_cookie_flags(app, client) -> None:
     assert "nurse1" not in cookie
 
 
+def test_session_cookie_expires_with_the_absolute_limit_and_is_not_resigned(app, client) -> None:
+    """The cookie is set at login to expire when the server's absolute limit does (12 h by
+    default) and is not signed again on every page (SESSION_REFRESH_EACH_REQUEST off)."""
+    from email.utils import parsedate_to_datetime
+
+    nurse = make_staff(app, "nurse1", "nurse")
+    before = utcnow()
+    cookie = login(client, nurse).headers["Set-Cookie"]
+    expires = parsedate_to_datetime(cookie.split("Expires=")[1].split(";")[0])
+    limit = before + timedelta(hours=app.extensions["screening.settings"].session_max_hours)
+    assert abs((expires - limit).total_seconds()) < 60
+    assert client.get("/").status_code == 200
+    assert "Set-Cookie" not in client.get("/").headers
+
+
 def _sid(client) -> str | None:  # type: ignore[no-untyped-def]
     with client.session_transaction() as cookie:
         return cookie.get("sid")
