@@ -6,10 +6,11 @@ from .assessments import Assessment, Draft, ReportFact
 from .base import Base
 from .conversations import Conversation, FollowUp
 from .patients import Patient
+from .report_counts import ReportMonthCount
 from .staff import LoginAttempt, Membership, Staff, StaffSession, Unit
 
 __all__ = [
     "AccessLogEntry", "AccessLogHead", "Assessment", "Base", "BreakGlass", "Conversation",
-    "Draft", "FollowUp", "LoginAttempt", "Membership", "Patient", "ReportFact", "Staff",
-    "StaffSession", "Unit",
+    "Draft", "FollowUp", "LoginAttempt", "Membership", "Patient", "ReportFact",
+    "ReportMonthCount", "Staff", "StaffSession", "Unit",
 ]

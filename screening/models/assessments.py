@@ -1,7 +1,8 @@
 """Assessments, drafts and the anonymous report facts.
 
-A report fact carries no reference to a patient, so it stays when the patient is erased;
-reports read only this table."""
+A report fact carries no reference to a patient, so it stays when the patient is erased.
+Reports read only the facts as counted by month (``report_counts``, kept by triggers on
+this table)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,8 @@ class ReportFact(Base):
         CheckConstraint("sex IN ('male', 'female')", name="sex"),
         CheckConstraint(f"setting IN {SETTINGS!r}", name="setting"),
         CheckConstraint("follow_up IN ('none', 'pending', 'on_time', 'late')", name="follow_up"),
-        # Covers every column a report groups by: reports are one ordered scan, no sort.
+        # Covers every column the report counts are keyed and counted by: a GROUP BY over the
+        # facts (the counts' backfill in migration 0006, a check) is one ordered scan.
         Index(
             "ix_report_facts_report", "instrument", "month", "zone", "positive", "age_band",
             "sex", "level", "setting", "unit_id", "conversation_delivered", "follow_up",

@@ -1,9 +1,13 @@
-"""Anonymised reports: read the clear report facts (and unit names), never a patient row or a
-sealed column; count in the database with one GROUP BY; suppress in ``core``.
+"""Anonymised reports: read the monthly report counts (and unit names), never a patient row
+or a sealed column; add them up in the database with one GROUP BY; suppress in ``core``.
 
-One query reads the period and its plan quarters, grouped by month and by everything a
-table needs (zone or DUDIT outcome, age band, sex, level), with the other figures as sums,
-so a million facts are one scan and a few thousand groups."""
+The counts (``report_month_counts``, :mod:`screening.models.report_counts`) are the report
+facts counted per month and key, kept exact by database triggers on ``report_facts``. A
+report reads them rather than the facts because they are a few thousand rows a year where
+the facts are a row per assessment: a report then costs the same over a thousand facts or
+a million. One query reads the period and its plan quarters, grouped by
+month and by everything a table needs (zone or DUDIT outcome, age band, sex, level), with
+the other figures as sums."""
 
 from __future__ import annotations
 
@@ -21,8 +25,9 @@ from ..core.report_tables import (
     build_report,
     months_needed,
 )
-from ..models import ReportFact, Unit
+from ..models import ReportMonthCount, Unit
 from ..models.assessments import SETTINGS
+from ..models.report_counts import fact_key
 
 
 class ReportError(ValueError):
@@ -67,37 +72,41 @@ def check(session: Session, filters: Filters) -> None:
 
 
 def grouped_rows(session: Session, filters: Filters) -> list[GroupRow]:
-    """The GROUP BY over report facts for the months the report needs."""
+    """The report counts of the months the report needs, summed over the units and
+    settings chosen: one row per month and group."""
     # The table's own columns, not the mapped class's: a plain Core statement whose rows are
     # tuples (an ORM statement would process each of the thousands of rows as ORM rows).
-    fact = ReportFact.__table__.c
+    counts = ReportMonthCount.__table__.c
     first, last = months_needed(filters.period)
 
-    conditions = [fact.instrument == filters.instrument, fact.month >= first,
-                  fact.month <= last]
+    # n = 0: a row whose facts were all deleted (or moved to another key).
+    conditions = [counts.instrument == filters.instrument, counts.month >= first,
+                  counts.month <= last, counts.n > 0]
     if filters.unit_ids:
-        conditions.append(fact.unit_id.in_(filters.unit_ids))
+        conditions.append(counts.unit_id.in_(filters.unit_ids))
     if filters.setting is not None:
-        conditions.append(fact.setting == filters.setting)
-    # The keys in the order of the proposed covering index (instrument, month, zone, positive,
-    # age_band, sex, level, ...): SQLite then groups while it scans, without sorting.
-    keys = (fact.month, fact.zone, fact.positive, fact.age_band, fact.sex, fact.level)
+        conditions.append(counts.setting == filters.setting)
+    # The keys in the order of the primary key (instrument, month, zone, positive, age_band,
+    # sex, level, ...): SQLite then groups while it scans, without sorting.
+    keys = (counts.month, counts.zone, counts.positive, counts.age_band, counts.sex,
+            counts.level)
     statement = (
-        select(*keys, func.count(),
-               *(func.count().filter(condition) for condition in (
-                   fact.conversation_delivered.is_(True), fact.follow_up == "on_time",
-                   fact.follow_up == "late", fact.follow_up == "pending",
-                   fact.pw_elder_care.is_(True), fact.pw_gp.is_(True),
-                   fact.pw_substance_use_consultant.is_(True),
-                   fact.pw_specialist_referral.is_(True))))
+        select(*keys, *(func.sum(column) for column in (
+            counts.n, counts.conversations_delivered, counts.on_time, counts.late, counts.pending,
+            counts.pw_elder_care, counts.pw_gp, counts.pw_substance_use_consultant,
+            counts.pw_specialist_referral)))
         .where(and_(*conditions))
         .group_by(*keys)
     )
-    # count() is never NULL, and both drivers return it as int.
-    return [GroupRow(month, zone, positive, age_band, sex, level, n, conv, on_time, late,
-                     pending, (p1, p2, p3, p4))
-            for (month, zone, positive, age_band, sex, level, n, conv, on_time, late, pending,
-                 p1, p2, p3, p4) in session.connection().execute(statement)]
+    # sum() of integer columns over at least one row: never NULL, and an int from both
+    # drivers (PostgreSQL sums integers as bigint, which psycopg returns as int).
+    rows = []
+    for (month, zone, positive, age_band, sex, level, n, conv, on_time, late, pending,
+         p1, p2, p3, p4) in session.connection().execute(statement):
+        zone, positive, level = fact_key(zone, positive, level)
+        rows.append(GroupRow(month, zone, positive, age_band, sex, level, n, conv, on_time,
+                             late, pending, (p1, p2, p3, p4)))
+    return rows
 
 
 def report(session: Session, filters: Filters, k: int) -> Report:

@@ -329,7 +329,7 @@ def test_messages_in_the_users_language(app, analyst_client) -> None:
     assert "Write the month as YYYY-MM" in html
 
 
-def test_a_report_reads_only_report_facts_and_unit_names(app, analyst_client) -> None:
+def test_a_report_reads_only_the_report_counts_and_unit_names(app, analyst_client) -> None:
     units = unit_ids(app)
     insert_facts(app, [fact(units["home-a"]) for _ in range(12)])
     statements: list[str] = []
@@ -346,14 +346,15 @@ def test_a_report_reads_only_report_facts_and_unit_names(app, analyst_client) ->
                                       f"{units['home-a']}").status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    report_queries = [s for s in statements if "report_facts" in s]
+    report_queries = [s for s in statements if "report_month_counts" in s]
     assert report_queries and all("group by" in s for s in report_queries)
     # Every request loads the signed-in user (staff, their session and units); apart from
-    # that, a report reads the report facts and unit names only.
+    # that, a report reads the monthly report counts and unit names only (not even the
+    # report facts they are counted from).
     login = [s for s in statements if re.search(r"\b(staff|staff_sessions|memberships)\b", s)]
     for statement in set(statements) - set(login):
         tables = set(re.findall(r"\b(?:from|join)\s+(\w+)", statement))
-        assert tables <= {"report_facts", "units"}, statement
+        assert tables <= {"report_month_counts", "units"}, statement
         assert "_sealed" not in statement and "fnr" not in statement, statement
     for statement in statements:
         for table in ("patients", "assessments", "drafts", "conversations", "follow_ups",

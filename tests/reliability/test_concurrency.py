@@ -3,7 +3,8 @@ in through the real login form (its own nurse account, password and TOTP code), 
 10 AUDIT forms, each twice with the same submission token: 5 as a resend after the answer,
 5 as a double click (both at once). Afterwards: 0 lost (every token stored, every answer a
 redirect to its own result), 0 duplicated (500 assessments, one per token, one
-``assessment_create`` access-log row each), 0 responses 5xx; the log chain verifies.
+``assessment_create`` access-log row each), 0 responses 5xx; the log chain verifies, and
+the report counts equal the facts.
 On SQLite and on PostgreSQL (whichever the suite runs on)."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import func, select
 
 from screening.models import AccessLogEntry, Assessment
 from screening.services import access_log
+from tests.app.report_counts import counted_from_facts, stored_counts
 from tests.conftest import ON_POSTGRES, _pg_admin_url, _pg_execute
 from tests.reliability.common import AUDIT_ANSWERS
 from tests.reliability.server import Browser, Instance, Server, audit_form, prepare
@@ -143,6 +145,7 @@ def test_50_clients_x_20_submissions_nothing_lost_nothing_doubled(instance: Inst
         created = session.scalar(select(func.count()).select_from(AccessLogEntry)
                                  .where(AccessLogEntry.action == "assessment_create"))
         verdict = access_log.verify(session, app.extensions["screening.keys"])
+        counted, kept = counted_from_facts(session), stored_counts(session)
         session.close()
     finally:
         app.extensions["screening.db"].dispose()
@@ -153,6 +156,8 @@ def test_50_clients_x_20_submissions_nothing_lost_nothing_doubled(instance: Inst
         assert replies[0][1].endswith(f"/assessments/{stored[token]}")
     assert created == len(tokens)
     assert verdict.ok, verdict
+    # the report counts, kept by the triggers through concurrent commits and rollbacks
+    assert kept == counted and sum(counts[0] for counts in kept.values()) == len(tokens)
     print(f"\n{CLIENTS}x{FORMS_PER_CLIENT * 2} submissions on "
           f"{'PostgreSQL' if ON_POSTGRES else 'SQLite'}: {len(stored)} stored, 0 lost, "
           f"0 duplicated, 0 5xx, in {seconds:.1f} s")
