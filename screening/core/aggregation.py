@@ -46,7 +46,9 @@ a period's hidden figure moves as far as its hidden monthly parts together move,
 those is safe.
 
 A plain count linked to a table (pathways follow from action levels under the rule set) is
-hidden when that table hides one of the figures it follows from (*linked*). A rate whose
+hidden when that table hides one of the figures it follows from (*linked*), and marked ":"
+when it is not below k: it is at most the published grand total, so "x" would bound it on
+both sides (and pin it when the total is k). A rate whose
 numerator or denominator cannot be computed from published figures is hidden (*rate*).
 """
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from .tables import PLAIN, PRIMARY, TOTAL, Position, TableSpec
+from .tables import LINKED, PLAIN, PRIMARY, TOTAL, Position, TableSpec
 
 SMALL, LARGE, UNSIZED = "small", "large", "unsized"  # the marks of hidden figures
 MARK_TEXT = {LARGE: "x", UNSIZED: ":"}  # no digits: nobody reads them as numbers
@@ -36,9 +36,15 @@ def mark_bounds(mark: str, k: int) -> Bounds:
 
 def cell_mark(reason: str, k: int, marked: bool = True) -> str:
     """The mark of a count a month hides for ``reason`` in a table's body (not a total):
-    "<k" if it is primary (1 .. k-1), else "x" (k or more); ":" for all when k < 3 or when
-    the month is not ``marked`` (its grand total is hidden)."""
+    "<k" if it is primary (1 .. k-1), ":" if it is hidden with the figures it follows from
+    (*linked*: a pathway count), else "x" (k or more); ":" for all when k < 3 or when the
+    month is not ``marked`` (its grand total is hidden).
+
+    A linked count is at most the month's grand total, which is published: "x" would put it
+    between k and that total, and pin it when the total is k (all of them had the pathway)."""
     if not (marked and small_marks(k)):
+        return UNSIZED
+    if reason == LINKED:
         return UNSIZED
     return SMALL if reason == PRIMARY else LARGE
 

@@ -2,20 +2,21 @@
 
 The attacker knows every published figure of every release it is given, the structure of
 each table (rows and columns add up to their totals; the tables of one release share the
-grand total), that counts are >= 0, and how releases add up: a release over several months
-is the sum of the releases of those months, and months it was not given are unknown tables
-of counts >= 0. ``labelled``: it also reads the mark of every hidden figure as the page
-shows it (``ReleasedTable.mark``: decided in ``screening.core.aggregation``, for the web
-layer and this attacker alike) and knows what the mark says (``ReleasedTable.bounds``):
-"<k" 1 .. k-1, "x" k or more, ":" at least 1 (zeros are shown); months it was not given
-stay >= 0.
+grand total; a count of a table without totals, such as the assessments with a pathway,
+is at most that grand total), that counts are >= 0, and how releases add up: a release
+over several months is the sum of the releases of those months, and months it was not given
+are unknown tables of counts >= 0. ``labelled``: it also reads the mark of every hidden
+figure as the page shows it (``ReleasedTable.mark``: decided in
+``screening.core.aggregation``, for the web layer and this attacker alike) and knows what
+the mark says (``ReleasedTable.bounds``): "<k" 1 .. k-1, "x" k or more, ":" at least 1
+(zeros are shown); months it was not given stay >= 0.
 For every hidden figure it computes the smallest and largest value consistent with all of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linprog
@@ -32,6 +33,8 @@ class _Model:
     constant: dict[Key, int]
     rows: list[dict[int, float]]
     rhs: list[float]
+    ub_rows: list[dict[int, float]] = field(default_factory=list)
+    ub_rhs: list[float] = field(default_factory=list)
 
     def term(self, key: Key) -> tuple[int | None, int]:
         if key in self.index:
@@ -40,6 +43,23 @@ class _Model:
 
     def equal(self, plus: Sequence[Key], minus: Sequence[Key]) -> None:
         """sum(plus) - sum(minus) = 0 over variables and constants."""
+        row, rhs = self._row(plus, minus)
+        if row:
+            self.rows.append(row)
+            self.rhs.append(rhs)
+        elif abs(rhs) > 1e-9:
+            raise AssertionError("the published figures contradict each other")
+
+    def at_most(self, plus: Sequence[Key], minus: Sequence[Key]) -> None:
+        """sum(plus) - sum(minus) <= 0 over variables and constants."""
+        row, rhs = self._row(plus, minus)
+        if row:
+            self.ub_rows.append(row)
+            self.ub_rhs.append(rhs)
+        elif rhs < -1e-9:
+            raise AssertionError("the published figures contradict each other")
+
+    def _row(self, plus: Sequence[Key], minus: Sequence[Key]) -> tuple[dict[int, float], float]:
         row: dict[int, float] = {}
         rhs = 0.0
         for sign, keys in ((1.0, plus), (-1.0, minus)):
@@ -49,12 +69,7 @@ class _Model:
                     rhs -= sign * value
                 else:
                     row[var] = row.get(var, 0.0) + sign
-        row = {v: c for v, c in row.items() if c}
-        if row:
-            self.rows.append(row)
-            self.rhs.append(rhs)
-        elif abs(rhs) > 1e-9:
-            raise AssertionError("the published figures contradict each other")
+        return {v: c for v, c in row.items() if c}, rhs
 
 
 def _problem(specs: Sequence[TableSpec], releases: Mapping[str, Release],
@@ -100,17 +115,27 @@ def _problem(specs: Sequence[TableSpec], releases: Mapping[str, Release],
         totals = [(name, s.id, TOTAL) for s in present if s.kind != PLAIN]
         for other in totals[1:]:
             model.equal([totals[0]], [other])
+        for spec in present:
+            if spec.kind == PLAIN and totals:
+                for pos in spec.positions():
+                    model.at_most([(name, spec.id, pos)], [totals[0]])
     for name, inside in parts.items():
         for spec in specs:
             for pos in spec.positions():
                 model.equal([(name, spec.id, pos)], [(p, spec.id, pos) for p in inside])
-    matrix = lil_matrix((len(model.rows), len(index)))
-    for i, row in enumerate(model.rows):
+    return _Problem(index, *_sparse(model.rows, model.rhs, len(index)),
+                    *_sparse(model.ub_rows, model.ub_rhs, len(index)), bounds)
+
+
+def _sparse(rows: list[dict[int, float]], rhs: list[float], size: int
+            ) -> tuple[object, object]:
+    if not rows:
+        return None, None
+    matrix = lil_matrix((len(rows), size))
+    for i, row in enumerate(rows):
         for var, coef in row.items():
             matrix[i, var] = coef
-    return _Problem(index, matrix.tocsr() if model.rows else None,
-                    np.array(model.rhs) if model.rows else None,
-                    bounds)
+    return matrix.tocsr(), np.array(rhs)
 
 
 @dataclass
@@ -118,12 +143,14 @@ class _Problem:
     index: dict[Key, int]
     a_eq: object
     b_eq: object
+    a_ub: object
+    b_ub: object
     bounds: list[tuple[float, float | None]]
 
     def solve(self, objective: np.ndarray) -> tuple[float, np.ndarray | None]:
         """The minimum of ``objective`` (-inf if unbounded) and a point reaching it."""
-        result = linprog(objective, A_eq=self.a_eq, b_eq=self.b_eq, bounds=self.bounds,
-                         method="highs")
+        result = linprog(objective, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq,
+                         b_eq=self.b_eq, bounds=self.bounds, method="highs")
         if result.status == 3:
             return float("-inf"), None
         assert result.status == 0, f"attacker LP failed: {result.message}"

@@ -531,3 +531,42 @@ def test_the_attacker_catches_months_protected_without_reading_the_marks(
         assert not weakest(specs, releases, K), instrument  # safe without the marks
         caught += bool(weakest(specs, releases, K, labelled=True))
     assert caught >= len(populations) // 10  # 6 of the 40
+
+
+def test_a_pathway_hidden_with_the_levels_is_unsized_as_it_is_at_most_the_total() -> None:
+    """Five AUDITs in a month, all with the GP pathway: 3 at level 2, 2 at level 3. The
+    levels hide (3 and 2 are below 5), so the pathways hide with them (*linked*); the grand
+    total 5 is published. A pathway count is at most the month's total, so marking the
+    hidden 5 "x" (at least 5) would pin it at 5: every one of the five had the pathway. It
+    is marked ":" (at least 1) instead, and the attacker, who knows that bound, gets 1 .. 5."""
+    rows = [GroupRow("2024-01", "II", None, "75_84", "female", 2, 3, 3, 0, 0, 0, (0, 3, 0, 0)),
+            GroupRow("2024-01", "III", None, "75_84", "female", 3, 2, 0, 0, 0, 0, (0, 2, 0, 0))]
+    specs = specs_for("audit")
+    release = protect_series(specs, _atoms("audit", rows), K).release(["2024-01"])
+    assert release["results"].figures[TOTAL].value == 5
+    pathways = release["pathways"]
+    assert pathways.hidden()[cell("gp")] == aggregation.LINKED
+    assert pathways.mark(cell("gp")) == UNSIZED
+    found = intervals(specs, {"m": release}, labelled=True)
+    assert found[("m", "pathways", cell("gp"))] == (1, 5)
+    assert not weakest(specs, {"m": release}, K, labelled=True)
+
+
+def test_the_attacker_pins_no_pathway_of_a_small_month() -> None:
+    """Months of 5 to 9 AUDITs where most have each pathway (pathways follow from levels
+    under a rule set, so whole months can share one): the attacker, who knows a pathway count
+    is at most the month's total, pins none (with "x" for linked counts it pinned some)."""
+    import dataclasses
+
+    rng = random.Random(5)
+    hidden = 0
+    for size in [5, 6, 7, 8, 9] * 8:
+        rows = [dataclasses.replace(row, pathways=tuple(int(rng.random() < 0.9)
+                                                        for _ in range(4)))
+                for _u, _s, row in population(rng, size, YEAR_MONTHS[:1])]
+        specs = specs_for("audit")
+        releases = {"month": protect_series(specs, _atoms("audit", rows), K)
+                    .release(YEAR_MONTHS[:1])}
+        hidden += len(releases["month"]["pathways"].hidden())
+        assert not weakest(specs, releases, K, labelled=True)
+    assert hidden > 40  # the months do hide pathways
