@@ -164,6 +164,16 @@ class Server:
                         sizes.append(int(line.split()[1]) / 1024)
         return sizes
 
+    def worker_cpu_s(self) -> float:
+        """CPU time (user + system) the workers have used so far, in seconds."""
+        total = 0
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        for pid in children.read_text().split():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def errors(self) -> int:
         return len(re.findall(r'" 5\d\d ', self.log.read_text()))
 
@@ -312,6 +322,7 @@ class Round:
     seconds: float
     requests: int
     timings: dict[str, list[float]] = field(default_factory=dict)
+    worker_cpu_s: float = 0.0  # the server's workers, during the measured steps
 
     @property
     def rps(self) -> float:
@@ -322,7 +333,7 @@ class Round:
 
 
 def run_round(users: Sequence[AppUser | BareUser], steps: int, warmup: int,
-              kinds: tuple[str, ...]) -> Round:
+              kinds: tuple[str, ...], server: Server) -> Round:
     """Every user does ``warmup`` unmeasured steps, then all start together and do
     ``steps`` measured steps; the round lasts until the last user is done."""
     barrier = threading.Barrier(len(users) + 1)
@@ -351,9 +362,10 @@ def run_round(users: Sequence[AppUser | BareUser], steps: int, warmup: int,
     for t in threads:
         t.start()
     barrier.wait()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), server.worker_cpu_s()
     for t in threads:
         t.join()
+    cpu = server.worker_cpu_s() - cpu
     if failures:
         raise RuntimeError(f"a client failed: {failures[0]}") from failures[0]
     timings: dict[str, list[float]] = {}
@@ -361,7 +373,7 @@ def run_round(users: Sequence[AppUser | BareUser], steps: int, warmup: int,
         for kind, values in user.client.timings.items():
             timings.setdefault(kind, []).extend(values)
     requests = sum(len(timings.get(k, [])) for k in kinds)
-    return Round(max(done) - start, requests, timings)
+    return Round(max(done) - start, requests, timings, cpu)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -422,8 +434,8 @@ def bench_database(label: str, url: str, folder: Path,
         bare_users = [BareUser(bare.port, seed=i) for i in range(args.clients)]
         app_rounds, bare_rounds = [], []
         for _ in range(args.rounds):
-            bare_rounds.append(run_round(bare_users, 3 * args.iterations, 6, ("write",)))
-            app_rounds.append(run_round(app_users, args.iterations, 2, APP_KINDS))
+            bare_rounds.append(run_round(bare_users, 3 * args.iterations, 6, ("write",), bare))
+            app_rounds.append(run_round(app_users, args.iterations, 2, APP_KINDS, ours))
         everyone: list[AppUser | BareUser] = [*app_users, *bare_users]
         for user in everyone:
             user.client.close()
@@ -457,6 +469,10 @@ def bench_database(label: str, url: str, folder: Path,
     print(f"screenings per second: {screenings_per_s:.1f}; ratio bare req/s / app req/s: "
           f"{best_bare.rps / best_app.rps:.2f} (per screening: "
           f"{best_bare.rps / screenings_per_s:.2f})")
+    app_cpu, bare_cpu = (sum(r.worker_cpu_s for r in rounds) / sum(r.requests for r in rounds)
+                         * 1000 for rounds in (app_rounds, bare_rounds))
+    print(f"worker CPU per request (all rounds): app {app_cpu:.2f} ms, bare {bare_cpu:.2f} ms "
+          f"(ratio {app_cpu / bare_cpu:.2f}; the clients and the database server not counted)")
     print(f"worker RSS MB: app {', '.join(f'{m:.0f}' for m in app_rss)}; "
           f"bare {', '.join(f'{m:.0f}' for m in bare_rss)}")
     return {"ratio": best_bare.rps / best_app.rps, "p95": pct(app_lat, .95),
