@@ -6,10 +6,11 @@ with the same submission token once the server is back.
 
 Afterwards: SQLite's integrity check passes; no partial assessment exists (every assessment
 has its report fact and its answers and context open, no report fact lacks its assessment,
-every patient's key and fields open); no change lacks its access-log row (as many
-``assessment_create`` rows as assessments, as many ``patient_register`` rows as patients);
-nothing acknowledged was lost and nothing was stored twice; ``flask access-log verify``
-passes. Bounded: 200 kills or 10 minutes, whichever comes first."""
+the report counts equal the facts counted afresh, every patient's key and fields open); no
+change lacks its access-log row (as many ``assessment_create`` rows as assessments, as many
+``patient_register`` rows as patients); nothing acknowledged was lost and nothing was stored
+twice; ``flask access-log verify`` passes. Bounded: 200 kills or 10 minutes, whichever
+comes first."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from screening.crypto.hashing import blind_index
 from screening.models import AccessLogEntry, Assessment, Patient, ReportFact
 from screening.services import patients as patient_service
 from tests.app.fnr import random_fnr
+from tests.app.report_counts import counted_from_facts, stored_counts
 from tests.reliability.common import AUDIT_ANSWERS
 from tests.reliability.server import CSRF, ROOT, Browser, Instance, Server, audit_form, prepare
 
@@ -236,6 +238,7 @@ def _check_database(instance: Instance, writers: list[Writer]) -> None:
             fact_ids.add(row.fact_id)
         facts = session.scalar(select(func.count()).select_from(ReportFact))
         assert facts == len(fact_ids) == len(tokens), "a report fact without its assessment"
+        assert stored_counts(session) == counted_from_facts(session), "report counts differ"
         logged = dict(session.execute(
             select(AccessLogEntry.action, func.count()).group_by(AccessLogEntry.action)).all())
         assert logged.get("assessment_create", 0) == len(tokens), "assessment without log row"
