@@ -148,8 +148,8 @@ def mark_note(mark: str, k: int) -> str:
         return _("%(k)d or more, hidden so that a number below %(k)d cannot be worked out "
                  "from the other figures, from other tables or from the reports for other "
                  "periods.", k=k)
-    return _("Hidden without showing its size: for a total, or a count over several months, "
-             "its size would tell more than the numbers it is made of.")
+    return _("Hidden without showing its size: for a total, a count over several months or "
+             "a pathway count, its size would tell more than the other figures do.")
 
 
 def _notes(tables: list[ReleasedTable], rates: list[Rate], k: int,
