@@ -313,7 +313,7 @@ def resume(
     idle too long, too old, or its account disabled (the session is then ended)."""
     now = now or utcnow()
     sid = _session_id(token)
-    with db.engine.connect() as conn:
+    with db.single_read_engine.connect() as conn:
         rows = conn.execute(_RESUME, {"sid": sid}).all()
     if not rows:
         return None

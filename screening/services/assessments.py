@@ -313,7 +313,7 @@ def view(
             raise patients.PatientError("not_found")
         row, patient_row = found
         record = patient_reads.open_to_read(
-            db, session, keyring, user, patient_row, action=action
+            db, session, keyring, user, patient_row, action=action, afresh=False
         ).record
         attach_key(row, patients.data_key(keyring, patient_row))
         conversation = load_conversation(session, keyring, patient_row, row.id)

@@ -44,8 +44,8 @@ class Opened:
 def log_alone(db: Database, keyring: KeyRing, actor: Actor, action: str, patient_uuid: str,
               purpose: str, outcome: str = "ok") -> None:
     """One access-log row in a write transaction of its own."""
-    with db.write() as session:
-        access_log.record(session, keyring, actor, action, patient_uuid, purpose=purpose,
+    with db.write_statements() as conn:
+        access_log.record(conn, keyring, actor, action, patient_uuid, purpose=purpose,
                           outcome=outcome)
 
 
@@ -64,13 +64,17 @@ def check_and_open(db: Database, session: Session, keyring: KeyRing, user: User,
 
 
 def open_to_read(db: Database, session: Session, keyring: KeyRing, user: User,
-                 patient: Patient, action: str, today: date | None = None) -> Opened:
+                 patient: Patient, action: str, today: date | None = None,
+                 afresh: bool = True) -> Opened:
     """:func:`check_and_open`, then the read logged as ``action`` (committed on return).
-    The read transaction of ``session`` is ended, so that what the caller reads next
-    (the access log itself, for one) is read afresh."""
+    With ``afresh`` the read transaction of ``session`` is ended, so that what the caller
+    reads next (the access log itself, for one) is read afresh; without it the caller goes
+    on in the same read (a draft, a conversation: rows the log row cannot change), which
+    spares a connection check-out and a transaction."""
     opened = check_and_open(db, session, keyring, user, patient, today)
     log_alone(db, keyring, opened.actor, action, patient.uuid, opened.grant.purpose)
-    session.commit()  # ends the read; nothing was written, and rows stay loaded
+    if afresh:
+        session.commit()  # ends the read; nothing was written, and rows stay loaded
     return opened
 
 
@@ -86,10 +90,11 @@ def reading(db: Database) -> Iterator[Session]:
 
 @contextmanager
 def read_patient(db: Database, keyring: KeyRing, user: User, patient_uuid: str,
-                 action: str, today: date | None = None) -> Iterator[tuple[Opened, Session]]:
+                 action: str, today: date | None = None,
+                 afresh: bool = True) -> Iterator[tuple[Opened, Session]]:
     """Open a patient by uuid to read, log ``action`` (committed before the body runs),
     and yield it with the read session, in which the body may read more (a draft, a
-    conversation, the access log)."""
+    conversation, the access log; see ``afresh`` in :func:`open_to_read`)."""
     with reading(db) as session:
         yield open_to_read(db, session, keyring, user, find_patient(session, patient_uuid),
-                           action, today), session
+                           action, today, afresh), session

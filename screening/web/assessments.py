@@ -174,7 +174,8 @@ def _receive(patient_uuid, instrument, checklist, form: ScreeningForm):
 
 def _open_for_form(patient_uuid: str, instrument_id: str, with_draft: bool):
     """The patient (read logged as ``draft_view``) and, if asked, this user's draft."""
-    with opened_patient(patient_uuid, action="draft_view") as (record, session, row):
+    opening = opened_patient(patient_uuid, action="draft_view", afresh=False)
+    with opening as (record, session, row):
         draft = (assessments.load_draft(session, keyring(), g.staff, row, instrument_id)
                  if with_draft else None)
     return record, draft
