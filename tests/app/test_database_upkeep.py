@@ -155,3 +155,40 @@ def test_postgres_the_session_lookup_leaves_no_transaction_open(db: Database) ->
     # the others begin a transaction with the first statement.
     assert status_after_a_select(db.single_read_engine) == TransactionStatus.IDLE
     assert status_after_a_select(db.engine) == TransactionStatus.INTRANS
+
+
+def test_a_read_session_with_a_change_in_it_is_rolled_back_not_committed(
+        db: Database) -> None:
+    from screening.models import Unit
+
+    with db.write() as session:
+        session.add(Unit(code="lesestua", name="Lesestua", kind="home_care"))
+    reader = db.read_session()
+    unit = reader.query(Unit).filter_by(name="Lesestua").one()
+    unit.name = "Skrivestua"  # a read must never write, even by mistake
+    reader.close()
+    check = db.read_session()
+    try:
+        assert [u.name for u in check.query(Unit).filter(
+            Unit.name.in_(["Lesestua", "Skrivestua"]))] == ["Lesestua"]
+    finally:
+        check.close()
+
+
+@pytest.mark.postgres_only
+def test_postgres_statements_stay_prepared_across_read_sessions(db: Database) -> None:
+    # psycopg prepares a statement run five times on a connection, and forgets all it has
+    # prepared at a ROLLBACK; a read session ends with COMMIT, so they stay.
+    query = text("SELECT count(*) FROM units WHERE name <> :n")
+    for _ in range(8):
+        session = db.read_session()
+        session.execute(query, {"n": "x"}).scalar()
+        session.close()
+    session = db.read_session()
+    try:
+        prepared = session.execute(text(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%units%'"
+        )).scalar()
+    finally:
+        session.close()
+    assert prepared >= 1
