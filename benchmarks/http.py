@@ -14,7 +14,8 @@ For each database, SQLite (a file in a temporary folder) and PostgreSQL (a throw
    result page (200). The baseline
    clients make as many POST requests to the bare route. Rounds alternate baseline / app
    (``--rounds``); each side's best round counts, so load from elsewhere hurts both alike;
-4. requests per second and p50/p95 latency of both, per request kind, and the resident
+4. requests per second and p50/p95 latency of both, per request kind, the CPU time the
+   workers (and, with PostgreSQL, the database server) used per request, and the resident
    memory of every gunicorn worker after the run (``/proc/PID/status`` VmRSS).
 
 The last line printed is one JSON object::
@@ -323,6 +324,7 @@ class Round:
     requests: int
     timings: dict[str, list[float]] = field(default_factory=dict)
     worker_cpu_s: float = 0.0  # the server's workers, during the measured steps
+    database_cpu_s: float = 0.0  # PostgreSQL's processes, during the measured steps
 
     @property
     def rps(self) -> float:
@@ -362,10 +364,10 @@ def run_round(users: Sequence[AppUser | BareUser], steps: int, warmup: int,
     for t in threads:
         t.start()
     barrier.wait()
-    start, cpu = time.perf_counter(), server.worker_cpu_s()
+    start, cpu, db_cpu = time.perf_counter(), server.worker_cpu_s(), database_cpu_s()
     for t in threads:
         t.join()
-    cpu = server.worker_cpu_s() - cpu
+    cpu, db_cpu = server.worker_cpu_s() - cpu, database_cpu_s() - db_cpu
     if failures:
         raise RuntimeError(f"a client failed: {failures[0]}") from failures[0]
     timings: dict[str, list[float]] = {}
@@ -373,7 +375,21 @@ def run_round(users: Sequence[AppUser | BareUser], steps: int, warmup: int,
         for kind, values in user.client.timings.items():
             timings.setdefault(kind, []).extend(values)
     requests = sum(len(timings.get(k, [])) for k in kinds)
-    return Round(max(done) - start, requests, timings, cpu)
+    return Round(max(done) - start, requests, timings, cpu, db_cpu)
+
+
+def database_cpu_s() -> float:
+    """CPU time (user + system) used so far by the processes named ``postgres`` (the
+    throwaway cluster's server and its backends: the only ones while the benchmark runs),
+    in seconds; 0 with SQLite, which runs inside the workers."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            text = stat.read_text()
+            if text[text.index("(") + 1:text.rindex(")")] == "postgres":
+                fields = text.rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -473,6 +489,12 @@ def bench_database(label: str, url: str, folder: Path,
                          * 1000 for rounds in (app_rounds, bare_rounds))
     print(f"worker CPU per request (all rounds): app {app_cpu:.2f} ms, bare {bare_cpu:.2f} ms "
           f"(ratio {app_cpu / bare_cpu:.2f}; the clients and the database server not counted)")
+    if label == "postgres":
+        app_db, bare_db = (sum(r.database_cpu_s for r in rounds)
+                           / sum(r.requests for r in rounds) * 1000
+                           for rounds in (app_rounds, bare_rounds))
+        print(f"database server CPU per request (all rounds): app {app_db:.2f} ms, "
+              f"bare {bare_db:.2f} ms")
     print(f"worker RSS MB: app {', '.join(f'{m:.0f}' for m in app_rss)}; "
           f"bare {', '.join(f'{m:.0f}' for m in bare_rss)}")
     return {"ratio": best_bare.rps / best_app.rps, "p95": pct(app_lat, .95),
