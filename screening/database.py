@@ -8,7 +8,7 @@ PostgreSQL is used through psycopg 3.
 Views read through :func:`read_session` (one per request); services change data inside
 ``with database.write() as session:``, one transaction per use case.
 
-Two things keep the cost per request down without changing what is stored:
+Three things keep the cost per request down without changing what is stored:
 
 - SQLite checkpoints on a timer, not on commit. Its default checkpoints the write-ahead
   log from inside a commit once the log holds 1,000 pages; while a reader is open (nearly
@@ -20,6 +20,8 @@ Two things keep the cost per request down without changing what is stored:
   unused for ``ping_after_idle_seconds``, instead of on every check-out: a busy server does
   not pay a round trip per check-out, and a connection left over from before a database
   restart (which waits in the pool, idle) is still found and replaced before it is used.
+- A read session ends with COMMIT, not ROLLBACK (:class:`ReadSession`), so that psycopg
+  keeps the statements it has prepared.
 """
 
 from __future__ import annotations

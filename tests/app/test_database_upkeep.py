@@ -5,7 +5,9 @@
   after its commit, so the database file catches up with the log.
 - PostgreSQL: a connection taken from the pool is pinged only when it has lain idle for
   ``ping_after_idle_seconds``; a connection whose server process is gone while it lay idle
-  is then replaced before anyone uses it. The session lookup runs without a transaction.
+  is then replaced before anyone uses it. The session lookup runs without a transaction,
+  and statements stay prepared across read sessions (they end with COMMIT).
+- Both: a read session holding a change is rolled back, never committed.
 """
 
 from __future__ import annotations
