@@ -7,7 +7,12 @@ prefix):
 
 - ``BIND`` (default ``127.0.0.1:$PORT``, ``PORT`` default 8000): where to listen. Keep the app
   on 127.0.0.1 behind a TLS reverse proxy; never expose it directly.
-- ``WEB_CONCURRENCY`` (default ``2 × cores + 1``, at most 8): worker processes.
+- ``WEB_CONCURRENCY`` (default: the number of cores this process may run on, at least 2 and
+  at most 8): worker processes. A page costs a few milliseconds of CPU and waits little, so
+  more workers than cores only take turns on the cores: on two cores, 5 workers served
+  25–45 % fewer requests per second than 2 (``benchmarks/README.md``). Raise it when the
+  workers wait on something slower than this host's CPU, such as PostgreSQL on another
+  host, and measure (``benchmarks/http.py --workers N``).
 - ``GUNICORN_THREADS`` (default 1): threads per worker (more than 1 selects gthread workers).
 - ``FORWARDED_ALLOW_IPS`` (default ``127.0.0.1,::1``): addresses whose ``X-Forwarded-Proto``
   is believed. The client address comes from werkzeug's ProxyFix, switched on by
@@ -42,7 +47,18 @@ def _int(name: str, default: int, low: int, high: int) -> int:
 
 _port = _int("PORT", 8000, 1, 65535)
 bind = [os.environ.get("BIND", "").strip() or f"127.0.0.1:{_port}"]
-workers = _int("WEB_CONCURRENCY", min(2 * (os.cpu_count() or 1) + 1, 8), 1, 64)
+
+
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. under a container's or
+    systemd's ``CPUAffinity``), not every core of the host."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+workers = _int("WEB_CONCURRENCY", min(max(_cores(), 2), 8), 1, 64)
 threads = _int("GUNICORN_THREADS", 1, 1, 64)
 # Start-up errors stop the master before it binds (see the module docstring).
 preload_app = True

@@ -144,6 +144,41 @@ def test_trusted_proxies_setting() -> None:
             Settings.from_env({"SCREENING_TRUSTED_PROXIES": bad})
 
 
+def _gunicorn_conf(monkeypatch: pytest.MonkeyPatch, cores: int | None, **env: str) -> dict:
+    """The settings ``deploy/gunicorn.conf.py`` gives under ``env``, on a host where this
+    process may run on ``cores`` cores (None: the affinity cannot be read)."""
+    import runpy
+
+    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "PORT", "BIND"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    def affinity(pid: int) -> set[int]:
+        if cores is None:
+            raise OSError("no affinity here")
+        return set(range(cores))
+
+    monkeypatch.setattr(os, "sched_getaffinity", affinity)
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    return runpy.run_path(str(CONFIG))
+
+
+@pytest.mark.no_database
+def test_gunicorn_runs_one_sync_worker_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One worker per core the service may use (its affinity, not the host's count), at
+    least 2 and at most 8; WEB_CONCURRENCY overrides it; sync workers unless threads are
+    asked for."""
+    assert _gunicorn_conf(monkeypatch, 4)["workers"] == 4
+    assert _gunicorn_conf(monkeypatch, 1)["workers"] == 2
+    assert _gunicorn_conf(monkeypatch, 32)["workers"] == 8
+    assert _gunicorn_conf(monkeypatch, None)["workers"] == 3  # falls back to cpu_count
+    assert _gunicorn_conf(monkeypatch, 4, WEB_CONCURRENCY="6")["workers"] == 6
+    assert _gunicorn_conf(monkeypatch, 4)["threads"] == 1
+    with pytest.raises(SystemExit, match="WEB_CONCURRENCY must be between 1 and 64"):
+        _gunicorn_conf(monkeypatch, 4, WEB_CONCURRENCY="0")
+
+
 # ------------------------------------------------------------------ a production start
 
 
