@@ -318,6 +318,22 @@ class BareUser:
                            "bare write")
 
 
+class FloorUser:
+    """A nurse already logged in (an AppUser's cookies, with its patient) who opens the
+    patient on the floor server (``benchmarks/floor_app.py``) again and again."""
+
+    def __init__(self, port: int, user: AppUser) -> None:
+        self.client = Client(port)
+        self.client.cookies = dict(user.client.cookies)
+        self.path = f"/floor/patients/{user.patient}"
+
+    def start(self) -> None:
+        pass
+
+    def step(self) -> None:
+        self.client.expect(200, self.client.request("floor", "GET", self.path), "floor")
+
+
 @dataclass
 class Round:
     seconds: float
@@ -334,7 +350,7 @@ class Round:
         return sorted(t for k in kinds for t in self.timings.get(k, []))
 
 
-def run_round(users: Sequence[AppUser | BareUser], steps: int, warmup: int,
+def run_round(users: Sequence[AppUser | BareUser | FloorUser], steps: int, warmup: int,
               kinds: tuple[str, ...], server: Server) -> Round:
     """Every user does ``warmup`` unmeasured steps, then all start together and do
     ``steps`` measured steps; the round lasts until the last user is done."""
@@ -342,7 +358,7 @@ def run_round(users: Sequence[AppUser | BareUser], steps: int, warmup: int,
     done: list[float] = []
     failures: list[BaseException] = []
 
-    def run(user: AppUser | BareUser) -> None:
+    def run(user: AppUser | BareUser | FloorUser) -> None:
         try:
             user.client.record = False
             for _ in range(warmup):
@@ -435,7 +451,8 @@ def bench_database(label: str, url: str, folder: Path,
         app_env["SCREENING_ALLOW_SQLITE_IN_PRODUCTION"] = "1"
     bare_env = {**common, "BENCH_DATABASE_URL": url}
     with gunicorn(f"{label}-app", "wsgi:app", app_env, folder) as ours, \
-            gunicorn(f"{label}-bare", "benchmarks.bare_app:app", bare_env, folder) as bare:
+            gunicorn(f"{label}-bare", "benchmarks.bare_app:app", bare_env, folder) as bare, \
+            gunicorn(f"{label}-floor", "benchmarks.floor_app:app", app_env, folder) as floor:
         app_users = [AppUser(ours.port, nurse, seed=i) for i, nurse in enumerate(nurses)]
         # At most LOGINS_AT_ONCE logins at a time: a login holds the write transaction while
         # argon2id runs (SQLite: the database's write lock), so a burst of them queues.
@@ -448,23 +465,29 @@ def bench_database(label: str, url: str, folder: Path,
         parallel([partial(start, u) for u in app_users])
         logins = sorted(t for u in app_users for t in u.client.timings.get("login", []))
         bare_users = [BareUser(bare.port, seed=i) for i in range(args.clients)]
-        app_rounds, bare_rounds = [], []
+        floor_users = [FloorUser(floor.port, u) for u in app_users]
+        app_rounds, bare_rounds, floor_rounds = [], [], []
         for _ in range(args.rounds):
             bare_rounds.append(run_round(bare_users, 3 * args.iterations, 6, ("write",), bare))
+            floor_rounds.append(run_round(floor_users, 3 * args.iterations, 6, ("floor",),
+                                          floor))
             app_rounds.append(run_round(app_users, args.iterations, 2, APP_KINDS, ours))
-        everyone: list[AppUser | BareUser] = [*app_users, *bare_users]
+        everyone: list[AppUser | BareUser | FloorUser] = [*app_users, *bare_users,
+                                                          *floor_users]
         for user in everyone:
             user.client.close()
         time.sleep(0.5)
         app_rss, bare_rss = ours.worker_rss_mb(), bare.worker_rss_mb()
-        errors = ours.errors() + bare.errors()
+        errors = ours.errors() + bare.errors() + floor.errors()
         workers = len(app_rss)
     if errors:
         raise RuntimeError(f"{label}: {errors} server error(s); see the logs in {folder}")
     best_app = max(app_rounds, key=lambda r: r.rps)
     best_bare = max(bare_rounds, key=lambda r: r.rps)
+    best_floor = max(floor_rounds, key=lambda r: r.rps)
     app_lat = best_app.latencies(APP_KINDS)
     bare_lat = best_bare.latencies(("write",))
+    floor_lat = best_floor.latencies(("floor",))
     screenings_per_s = best_app.rps / 3
     print(f"\n== {label}: {args.clients} clients, {workers} gunicorn workers, "
           f"{args.iterations} screenings per client per round, best of {args.rounds} rounds; "
@@ -472,6 +495,8 @@ def bench_database(label: str, url: str, folder: Path,
     print(f"{'':28}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'n':>7}")
     print(f"{'bare one-row write':28}{best_bare.rps:9.1f}{pct(bare_lat, .5):9.1f}"
           f"{pct(bare_lat, .95):9.1f}{len(bare_lat):7d}")
+    print(f"{'floor: open + log a patient':28}{best_floor.rps:9.1f}{pct(floor_lat, .5):9.1f}"
+          f"{pct(floor_lat, .95):9.1f}{len(floor_lat):7d}")
     print(f"{'app submission path':28}{best_app.rps:9.1f}{pct(app_lat, .5):9.1f}"
           f"{pct(app_lat, .95):9.1f}{len(app_lat):7d}")
     for kind, name in (("form", "  GET AUDIT form"), ("submit", "  POST answers (303)"),
@@ -481,20 +506,26 @@ def bench_database(label: str, url: str, folder: Path,
     print(f"{'login (argon2id + TOTP)':28}{'':9}{pct(logins, .5):9.1f}{pct(logins, .95):9.1f}"
           f"{len(logins):7d}")
     print(f"rounds req/s: app {', '.join(f'{r.rps:.1f}' for r in app_rounds)}; "
-          f"bare {', '.join(f'{r.rps:.1f}' for r in bare_rounds)}")
+          f"bare {', '.join(f'{r.rps:.1f}' for r in bare_rounds)}; "
+          f"floor {', '.join(f'{r.rps:.1f}' for r in floor_rounds)}")
     print(f"screenings per second: {screenings_per_s:.1f}; ratio bare req/s / app req/s: "
           f"{best_bare.rps / best_app.rps:.2f} (per screening: "
           f"{best_bare.rps / screenings_per_s:.2f})")
-    app_cpu, bare_cpu = (sum(r.worker_cpu_s for r in rounds) / sum(r.requests for r in rounds)
-                         * 1000 for rounds in (app_rounds, bare_rounds))
+    print(f"ratio bare req/s / floor req/s: {best_bare.rps / best_floor.rps:.2f} (what every "
+          f"patient page must do); floor / app: {best_floor.rps / best_app.rps:.2f} "
+          f"(what the pages add)")
+    app_cpu, bare_cpu, floor_cpu = (
+        sum(r.worker_cpu_s for r in rounds) / sum(r.requests for r in rounds) * 1000
+        for rounds in (app_rounds, bare_rounds, floor_rounds))
     print(f"worker CPU per request (all rounds): app {app_cpu:.2f} ms, bare {bare_cpu:.2f} ms "
-          f"(ratio {app_cpu / bare_cpu:.2f}; the clients and the database server not counted)")
+          f"(ratio {app_cpu / bare_cpu:.2f}), floor {floor_cpu:.2f} ms; the clients and the "
+          f"database server not counted")
     if label == "postgres":
-        app_db, bare_db = (sum(r.database_cpu_s for r in rounds)
-                           / sum(r.requests for r in rounds) * 1000
-                           for rounds in (app_rounds, bare_rounds))
+        app_db, bare_db, floor_db = (sum(r.database_cpu_s for r in rounds)
+                                     / sum(r.requests for r in rounds) * 1000
+                                     for rounds in (app_rounds, bare_rounds, floor_rounds))
         print(f"database server CPU per request (all rounds): app {app_db:.2f} ms, "
-              f"bare {bare_db:.2f} ms")
+              f"bare {bare_db:.2f} ms, floor {floor_db:.2f} ms")
     print(f"worker RSS MB: app {', '.join(f'{m:.0f}' for m in app_rss)}; "
           f"bare {', '.join(f'{m:.0f}' for m in bare_rss)}")
     return {"ratio": best_bare.rps / best_app.rps, "p95": pct(app_lat, .95),
