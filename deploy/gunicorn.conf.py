@@ -10,7 +10,7 @@ prefix):
 - ``WEB_CONCURRENCY`` (default: the number of cores this process may run on, at least 2 and
   at most 8): worker processes. A page costs a few milliseconds of CPU and waits little, so
   more workers than cores only take turns on the cores: on two cores, 5 workers served
-  25–45 % fewer requests per second than 2 (``benchmarks/README.md``). Raise it when the
+  20–30 % fewer requests per second than 2 (``benchmarks/README.md``). Raise it when the
   workers wait on something slower than this host's CPU, such as PostgreSQL on another
   host, and measure (``benchmarks/http.py --workers N``).
 - ``GUNICORN_THREADS`` (default 1): threads per worker (more than 1 selects gthread workers).
