@@ -5,16 +5,19 @@ For each database, SQLite (a file in a temporary folder) and PostgreSQL (a throw
 
 1. a fresh key file, the schema (``db upgrade``), one unit and one nurse account per client
    (production argon2 cost, TOTP enrolled);
-2. the app (``wsgi:app``, ``SCREENING_ENV=production``) and the bare baseline
-   (``benchmarks/bare_app.py``: one route writing one row to the same database) each under
-   gunicorn with ``deploy/gunicorn.conf.py`` on 127.0.0.1, side by side;
+2. the app (``wsgi:app``, ``SCREENING_ENV=production``), the bare baseline
+   (``benchmarks/bare_app.py``: one route writing one row to the same database) and the
+   floor (``benchmarks/floor_app.py``: the app with one route that only opens a patient and
+   logs the read, what every patient page must do) each under gunicorn with
+   ``deploy/gunicorn.conf.py`` on 127.0.0.1, side by side;
 3. concurrent clients (threads, ``http.client``, cookies kept): each logs in (password +
    TOTP; at most four logins at a time), registers a patient, then runs the **submission
    path** a fixed number of times: GET the AUDIT form, POST the answers (303), GET the
-   result page (200). The baseline
-   clients make as many POST requests to the bare route. Rounds alternate baseline / app
-   (``--rounds``); each side's best round counts, so load from elsewhere hurts both alike;
-4. requests per second and p50/p95 latency of both, per request kind, the CPU time the
+   result page (200). The baseline clients make as many POST requests to the bare route,
+   the floor clients (with the app clients' cookies) as many GETs of the floor route. Rounds
+   alternate baseline / floor / app (``--rounds``); each server's best round counts, so
+   load from elsewhere hurts all alike;
+4. requests per second and p50/p95 latency of each, per request kind, the CPU time the
    workers (and, with PostgreSQL, the database server) used per request, and the resident
    memory of every gunicorn worker after the run (``/proc/PID/status`` VmRSS).
 
@@ -27,9 +30,10 @@ A ratio is the baseline's requests per second divided by the app's requests per 
 submission path (form, post, result: three requests per screening), so 2.0 means the app
 serves half as many requests as a bare one-row write. ``*_p95_ms`` is the 95th percentile
 latency of those requests, ``worker_rss_mb`` the largest app worker's resident memory.
-Goals (issue 9): ratios at most 2, a worker under 150 MB.
+Goals (issue 9): ratios at most 2, a worker under 150 MB. The floor's ratios (bare ÷ floor,
+floor ÷ app) are printed above the last line, not in it.
 
-    .venv/bin/python benchmarks/http.py            # about 1-2 minutes on two cores
+    .venv/bin/python benchmarks/http.py            # about 1.5 minutes on two cores
 
 Needs the PostgreSQL server binaries (``make install-test`` installs them).
 """
