@@ -7,12 +7,14 @@ prefix):
 
 - ``BIND`` (default ``127.0.0.1:$PORT``, ``PORT`` default 8000): where to listen. Keep the app
   on 127.0.0.1 behind a TLS reverse proxy; never expose it directly.
-- ``WEB_CONCURRENCY`` (default: the number of cores this process may run on, at least 2 and
-  at most 8): worker processes. A page costs a few milliseconds of CPU and waits little, so
-  more workers than cores only take turns on the cores: on two cores, 5 workers served
-  20–30 % fewer requests per second than 2 (``benchmarks/README.md``). Raise it when the
-  workers wait on something slower than this host's CPU, such as PostgreSQL on another
-  host, and measure (``benchmarks/http.py --workers N``).
+- ``WEB_CONCURRENCY``: worker processes. By default one per core this process may run on
+  (at least 2) when the database is on this host (SQLite, or PostgreSQL on a loopback
+  address or a local socket), and 2 × cores + 1 when PostgreSQL is elsewhere; at most 8.
+  A page costs a few milliseconds of CPU and, with a local database, waits little, so more
+  workers than cores only take turns on the cores: on two cores, 5 workers served 20–30 %
+  fewer requests per second than 2 (``benchmarks/README.md``). With PostgreSQL on another
+  host a worker waits for the network on every statement, and another can use the core
+  meanwhile. Measure with ``benchmarks/http.py --workers N``.
 - ``GUNICORN_THREADS`` (default 1): threads per worker (more than 1 selects gthread workers).
 - ``FORWARDED_ALLOW_IPS`` (default ``127.0.0.1,::1``): addresses whose ``X-Forwarded-Proto``
   is believed. The client address comes from werkzeug's ProxyFix, switched on by
@@ -58,7 +60,28 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-workers = _int("WEB_CONCURRENCY", min(max(_cores(), 2), 8), 1, 64)
+def _database_is_local(url: str) -> bool:
+    """SQLite (the default when no URL is set), or PostgreSQL on a loopback address or a
+    Unix socket (no host). Any other host, or a URL that cannot be read, counts as remote:
+    the app itself refuses a bad URL at start with a clear message."""
+    if not url or url.startswith("sqlite:"):
+        return True
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    return host is None or host == "localhost" or host == "::1" or host.startswith("127.")
+
+
+def _default_workers() -> int:
+    cores = _cores()
+    local = _database_is_local(os.environ.get("SCREENING_DATABASE_URL", "").strip())
+    return min(max(cores, 2) if local else 2 * cores + 1, 8)
+
+
+workers = _int("WEB_CONCURRENCY", _default_workers(), 1, 64)
 threads = _int("GUNICORN_THREADS", 1, 1, 64)
 # Start-up errors stop the master before it binds (see the module docstring).
 preload_app = True

@@ -149,7 +149,8 @@ def _gunicorn_conf(monkeypatch: pytest.MonkeyPatch, cores: int | None, **env: st
     process may run on ``cores`` cores (None: the affinity cannot be read)."""
     import runpy
 
-    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "PORT", "BIND"):
+    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "PORT", "BIND",
+                 "SCREENING_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -166,10 +167,14 @@ def _gunicorn_conf(monkeypatch: pytest.MonkeyPatch, cores: int | None, **env: st
 
 @pytest.mark.no_database
 def test_gunicorn_runs_one_sync_worker_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One worker per core the service may use (its affinity, not the host's count), at
-    least 2 and at most 8; WEB_CONCURRENCY overrides it; sync workers unless threads are
-    asked for."""
-    assert _gunicorn_conf(monkeypatch, 4)["workers"] == 4
+    """With the database on this host: one worker per core the service may use (its
+    affinity, not the host's count), at least 2 and at most 8; WEB_CONCURRENCY overrides
+    it; sync workers unless threads are asked for."""
+    local_pg = "postgresql+psycopg://screening:pw@127.0.0.1:5432/screening"
+    socket_pg = "postgresql+psycopg://screening@/screening?host=/run/postgresql"
+    assert _gunicorn_conf(monkeypatch, 4)["workers"] == 4  # SQLite, the default
+    assert _gunicorn_conf(monkeypatch, 4, SCREENING_DATABASE_URL=local_pg)["workers"] == 4
+    assert _gunicorn_conf(monkeypatch, 4, SCREENING_DATABASE_URL=socket_pg)["workers"] == 4
     assert _gunicorn_conf(monkeypatch, 1)["workers"] == 2
     assert _gunicorn_conf(monkeypatch, 32)["workers"] == 8
     assert _gunicorn_conf(monkeypatch, None)["workers"] == 3  # falls back to cpu_count
@@ -177,6 +182,21 @@ def test_gunicorn_runs_one_sync_worker_per_core(monkeypatch: pytest.MonkeyPatch)
     assert _gunicorn_conf(monkeypatch, 4)["threads"] == 1
     with pytest.raises(SystemExit, match="WEB_CONCURRENCY must be between 1 and 64"):
         _gunicorn_conf(monkeypatch, 4, WEB_CONCURRENCY="0")
+
+
+@pytest.mark.no_database
+def test_gunicorn_runs_more_workers_when_postgresql_is_elsewhere(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that waits for another host on every statement leaves its core free:
+    2 × cores + 1 workers, at most 8, unless WEB_CONCURRENCY says otherwise."""
+    remote = "postgresql+psycopg://screening:pw@db.example.internal:5432/screening"
+    assert _gunicorn_conf(monkeypatch, 2, SCREENING_DATABASE_URL=remote)["workers"] == 5
+    assert _gunicorn_conf(monkeypatch, 8, SCREENING_DATABASE_URL=remote)["workers"] == 8
+    assert _gunicorn_conf(monkeypatch, 2, SCREENING_DATABASE_URL=remote,
+                          WEB_CONCURRENCY="2")["workers"] == 2
+    # An unreadable URL counts as remote; the app refuses it at start in any case.
+    assert _gunicorn_conf(monkeypatch, 2,
+                          SCREENING_DATABASE_URL="postgresql://[bad")["workers"] == 5
 
 
 # ------------------------------------------------------------------ a production start
