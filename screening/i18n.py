@@ -43,8 +43,13 @@ def _translations() -> Any:
 def install_template_gettext(app: Flask) -> None:
     """Give templates ``_``/``gettext``/``ngettext`` that use :func:`_translations`. Call
     after ``babel.init_app``; the language is chosen before any template is drawn."""
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+    env = app.jinja_env
+    env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
         newstyle=True,
     )
+    # ``_`` is Jinja's alias that looks ``gettext`` up in the context on every call; no
+    # template or view here ever overrides ``gettext``, so ``_`` is that function itself
+    # (a page calls it 20-30 times).
+    env.globals["_"] = env.globals["gettext"]
