@@ -62,17 +62,20 @@ def _cores() -> int:
 
 def _database_is_local(url: str) -> bool:
     """SQLite (the default when no URL is set), or PostgreSQL on a loopback address or a
-    Unix socket (no host). Any other host, or a URL that cannot be read, counts as remote:
-    the app itself refuses a bad URL at start with a clear message."""
+    Unix socket (no host, or a ``host=`` query parameter naming a folder). Any other host,
+    or a URL that cannot be read, counts as remote: the app itself refuses a bad URL at
+    start with a clear message."""
     if not url or url.startswith("sqlite:"):
         return True
-    from urllib.parse import urlsplit
+    from urllib.parse import parse_qs, urlsplit
 
     try:
-        host = urlsplit(url).hostname
+        parts = urlsplit(url)
+        hosts = [parts.hostname or ""] + parse_qs(parts.query).get("host", [])
     except ValueError:
         return False
-    return host is None or host == "localhost" or host == "::1" or host.startswith("127.")
+    return all(not host or host.startswith("/") or host in ("localhost", "::1")
+               or host.startswith("127.") for host in hosts)
 
 
 def _default_workers() -> int:

@@ -194,6 +194,8 @@ def test_gunicorn_runs_more_workers_when_postgresql_is_elsewhere(
     assert _gunicorn_conf(monkeypatch, 8, SCREENING_DATABASE_URL=remote)["workers"] == 8
     assert _gunicorn_conf(monkeypatch, 2, SCREENING_DATABASE_URL=remote,
                           WEB_CONCURRENCY="2")["workers"] == 2
+    query_host = "postgresql+psycopg://screening@/screening?host=db.example.internal"
+    assert _gunicorn_conf(monkeypatch, 2, SCREENING_DATABASE_URL=query_host)["workers"] == 5
     # An unreadable URL counts as remote; the app refuses it at start in any case.
     assert _gunicorn_conf(monkeypatch, 2,
                           SCREENING_DATABASE_URL="postgresql://[bad")["workers"] == 5
