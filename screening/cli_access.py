@@ -17,6 +17,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from .localtime import iso_local
 from .models import Patient
 from .services import access_log
 
@@ -72,7 +73,7 @@ def patient(patient_uuid: str) -> None:
         return
     header = ("time (UTC)", "staff", "role", "unit", "action", "purpose", "outcome")
     table = [header] + [
-        (line.at.strftime("%Y-%m-%d %H:%M:%S"), _who(line), line.role, line.unit_code or "-",
+        (iso_local(line.at), _who(line), line.role, line.unit_code or "-",
          line.action, line.purpose, line.outcome)
         for line in lines
     ]

@@ -4,7 +4,6 @@ nothing). Every check is in :meth:`ReportForm.filters`, which raises ``PeriodErr
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -12,6 +11,7 @@ from wtforms import RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..core.report_tables import INSTRUMENTS, Period, PeriodError
+from ..localtime import local_today
 from ..models.assessments import SETTINGS
 from ..services.reports import Filters, ReportError
 from .admin import choice
@@ -44,7 +44,7 @@ class ReportForm(Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        this_year = date.today().year
+        this_year = local_today().year
         self.year.choices = [choice(str(y), str(y)) for y in range(this_year, this_year - 11, -1)]
         if not self.year.data:
             self.year.data = str(this_year)

@@ -18,6 +18,7 @@ from ..core.engine import Evaluation, PatientFacts, evaluate
 from ..core.scoring import score
 from ..crypto.keys import KeyRing
 from ..database import Database
+from ..localtime import local_month
 from ..models import Assessment, Draft, Patient, ReportFact
 from ..models.base import new_uuid, utcnow
 from ..models.sealing import attach_key
@@ -189,7 +190,7 @@ def _submit(
     evaluation = evaluate(catalogue, instrument_id, answers, facts, rule_set_id)
     instrument = catalogue.instrument(instrument_id)
     fact = {
-        "month": now.strftime("%Y-%m"),
+        "month": local_month(now),
         "age_band": age_band(record.age),
         "sex": record.sex,
         "unit_id": record.unit_id,

@@ -18,6 +18,7 @@ from ..core.errors import AnswerError
 from ..core.rulesets import LevelPolicy
 from ..crypto.keys import KeyRing
 from ..database import Database
+from ..localtime import local_today
 from ..models import Assessment, Conversation, FollowUp, Patient, ReportFact, Unit
 from ..models.base import new_uuid, utcnow
 from ..models.sealing import attach_key
@@ -104,7 +105,7 @@ def save(
     tasks for the chosen pathways. ``expected_version`` is the version the form was opened
     with (None for a new record): a different stored version is a conflict, never a silent
     overwrite. Returns the conversation uuid."""
-    today = today or date.today()
+    today = today or local_today()
     checklist = catalogue.conversation(CHECKLIST)
     with db.write() as session:
         assessment = session.scalar(select(Assessment).where(Assessment.uuid == assessment_uuid))
@@ -262,7 +263,7 @@ def worklist(
 ) -> list[Task]:
     """Open follow-ups of the user's units, and those done in the last ``done_days``; each
     patient shown is opened (care relationship checked, the read logged once)."""
-    today = today or date.today()
+    today = today or local_today()
     units = tuple(getattr(user, "unit_ids", ()))
     if not units:
         return []
@@ -308,7 +309,7 @@ def mark_done(
     db: Database, keyring: KeyRing, user: Any, follow_up_uuid: str, today: date | None = None
 ) -> tuple[str, bool]:
     """Mark a follow-up done; returns (patient uuid, repeat AUDIT planned)."""
-    today = today or date.today()
+    today = today or local_today()
     with db.write() as session:
         follow_up = session.scalar(select(FollowUp).where(FollowUp.uuid == follow_up_uuid))
         if follow_up is None:

@@ -40,6 +40,7 @@ from screening.crypto.fields import (
 from screening.crypto.hashing import blind_index
 from screening.crypto.keys import KeyRing
 from screening.database import WRITE_OPTION, Database
+from screening.localtime import local_today
 from screening.models import Patient, Unit
 from screening.models.base import new_uuid
 from screening.models.sealing import Undecryptable, attach_key
@@ -449,7 +450,7 @@ def opened_record(keyring: KeyRing, patient: Patient, today: date | None = None
             raise Undecryptable("patients", "sex")
         return PatientRecord(
             uuid=patient.uuid, id=patient.id, name=patient.name, fnr=patient.fnr,
-            birth_date=birth_date, sex=sex, age=age_on(birth_date, today or date.today()),
+            birth_date=birth_date, sex=sex, age=age_on(birth_date, today or local_today()),
             unit_id=patient.unit_id)
     except Undecryptable as err:
         log.warning("undecryptable field %s.%s", err.table, err.column)

@@ -8,6 +8,8 @@ from datetime import datetime
 
 from markupsafe import Markup, escape
 
+from ..localtime import local_date
+
 ZONE_COLOURS = {"I": "#2e7d32", "II": "#b58900", "III": "#c25e00", "IV": "#a4161a"}
 ZONE_BANDS = (("I", 0, 7), ("II", 8, 15), ("III", 16, 19), ("IV", 20, 40))
 
@@ -65,7 +67,7 @@ def trend_svg(
             )
             parts.append(
                 f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" '
-                f'font-size="14" fill="#333">{when.strftime("%d.%m.%y")}</text>'
+                f'font-size="14" fill="#333">{local_date(when).strftime("%d.%m.%y")}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text part is escaped above

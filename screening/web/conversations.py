@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,6 +11,7 @@ from wtforms import HiddenField
 from ..forms.base import Form
 from ..forms.conversation import field_values, read_record
 from ..i18n import current_lang
+from ..localtime import local_today
 from ..services import assessments, conversations, patients
 from .context import catalogue, database, keyring
 from .security import roles
@@ -46,7 +47,7 @@ def edit(assessment_uuid):
                 catalogue(), shown.rule_set, shown.instrument, shown.level
             )
             if weeks:
-                values["follow_up.date"] = (date.today() + timedelta(weeks=weeks)).isoformat()
+                values["follow_up.date"] = (local_today() + timedelta(weeks=weeks)).isoformat()
             if shown.pathways:
                 values["follow_up.by"] = shown.pathways[0]
             values["follow_up.repeat_audit"] = True

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import date
 from functools import wraps
 from typing import Any
 
@@ -18,6 +17,7 @@ from flask_babel import gettext as _
 
 from ..core.report_tables import Period, PeriodError, Report
 from ..forms.reports import ReportForm
+from ..localtime import format_date, local_today
 from ..services import reports
 from . import report_files, report_view
 from .context import db_session, settings
@@ -106,7 +106,7 @@ def _context(filters: reports.Filters, report: Report) -> dict[str, Any]:
         "setting_text": setting_names.get(filters.setting, filters.setting),
         "units_text": ", ".join(names) if names else _("All units"),
         "legend": report_view.legend(report.k),
-        "k": report.k, "made_on": date.today().isoformat(),
+        "k": report.k, "made_on": format_date(local_today()),
         "query": request.query_string.decode("ascii", "replace"),
     }
 

@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 
 from ..core.pathways import PATHWAYS
 from ..i18n import current_lang
+from ..localtime import format_date, format_datetime, format_time, iso_local
 from .charts import zone_scale_svg
 from .fragments import item_fieldset
 
@@ -102,6 +103,12 @@ def zone_scale(total: int, lang: str | None = None) -> Markup:
 
 
 def register_templating(app: Flask) -> None:
+    # Every time and date shown to a person: Europe/Oslo, dd.mm.åååå (screening.localtime).
+    app.jinja_env.filters["local_date"] = format_date
+    app.jinja_env.filters["local_datetime"] = format_datetime
+    app.jinja_env.filters["local_time"] = format_time
+    app.jinja_env.filters["iso_local"] = iso_local
+
     @app.context_processor
     def _helpers() -> dict[str, object]:
         return {

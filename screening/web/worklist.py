@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from ..forms.base import Form
+from ..localtime import local_today
 from ..services import conversations, patients
 from .context import database, keyring
 from .security import roles
@@ -18,7 +19,7 @@ bp = Blueprint("worklist", __name__)
 @bp.get("/worklist")
 @roles("nurse", "gp", "consultant")
 def index():
-    today = date.today()
+    today = local_today()
     week_end = today + timedelta(days=6 - today.weekday())
     tasks = conversations.worklist(database(), keyring(), g.staff, today)
     groups = {
