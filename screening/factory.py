@@ -61,14 +61,18 @@ def assemble(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
-        # The cookie expires when the server's absolute session limit does (set at login);
-        # re-signing it on every response would only push that date on, and cost a
-        # signature per request. Idle expiry is the server's (services.accounts.resume).
+        # The cookie outlives the server's absolute session limit by a day (set at login):
+        # a form sent after the session ended must still show whose it was, so that it is
+        # kept for her (web.parking). The server decides whether a session is live
+        # (services.accounts.resume: idle and absolute limits). Re-signing the cookie on
+        # every response would only push its date on, and cost a signature per request.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours + 24),
         SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         MAX_FORM_MEMORY_SIZE=1024 * 1024 + 4096,
         WTF_CSRF_TIME_LIMIT=None,  # tokens are bound to the session, which expires itself
+        # CSRF is checked by web.security after the login check, not before it (web.parking).
+        WTF_CSRF_CHECK_DEFAULT=False,
         BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "screening" / "translations"),
         TEMPLATES_AUTO_RELOAD=settings.debug,

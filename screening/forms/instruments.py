@@ -48,22 +48,32 @@ def read_answers(instrument: Instrument, form: Mapping[str, str]) -> dict[str, A
     return answers
 
 
-def read_medication(
-    checklist: Instrument, form: Mapping[str, str]
-) -> tuple[frozenset[str], dict[str, str]]:
-    """The checklist items answered yes (option 1; option 0 is no). Values that are neither
-    are returned as errors by item id."""
-    yes: set[str] = set()
+def read_checklist(
+    checklist: Instrument, form: Mapping[str, str], reasons: tuple[str, ...]
+) -> tuple[dict[str, bool], str | None, dict[str, str]]:
+    """The medication-and-falls checklist as posted: (item -> yes of the items answered,
+    the reason it was not gone through or None, errors by field). ``med_not_asked`` names
+    the reason (one of ``reasons``); item values other than 0 and 1 are errors."""
+    from flask_babel import gettext as _
+
+    answers: dict[str, bool] = {}
     errors: dict[str, str] = {}
+    reason = form.get("med_not_asked", "") or None
+    if reason is not None:
+        if reason not in reasons:
+            errors["med_not_asked"] = _("Choose why the checklist was not gone through.")
+        elif any(form.get(f"med_{item.id}") for item in checklist.items):
+            errors["med_not_asked"] = _(
+                "Either answer the questions of the checklist or say why they were not asked, "
+                "not both.")
+        return answers, reason, errors
     for item in checklist.items:
         value = form.get(f"med_{item.id}", "")
-        if value in ("", None):
-            continue
-        if value == "1":
-            yes.add(item.id)
-        elif value != "0":
-            errors[item.id] = value
-    return frozenset(yes), errors
+        if value in ("0", "1"):
+            answers[item.id] = value == "1"
+        elif value not in ("", None):
+            errors[f"med_{item.id}"] = _("Choose yes or no.")
+    return answers, None, errors
 
 
 def partial_answers(instrument: Instrument, raw: Mapping[str, Any]) -> dict[str, int]:

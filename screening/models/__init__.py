@@ -5,12 +5,13 @@ from .access import AccessLogEntry, AccessLogHead, BreakGlass
 from .assessments import Assessment, Draft, ReportFact
 from .base import Base
 from .conversations import Conversation, FollowUp
+from .parked import ParkedForm
 from .patients import Patient
 from .report_counts import ReportMonthCount
 from .staff import LoginAttempt, Membership, Staff, StaffSession, Unit
 
 __all__ = [
     "AccessLogEntry", "AccessLogHead", "Assessment", "Base", "BreakGlass", "Conversation",
-    "Draft", "FollowUp", "LoginAttempt", "Membership", "Patient", "ReportFact",
+    "Draft", "FollowUp", "LoginAttempt", "Membership", "ParkedForm", "Patient", "ReportFact",
     "ReportMonthCount", "Staff", "StaffSession", "Unit",
 ]

@@ -12,7 +12,7 @@ from .sealing import Sealed
 
 ACTIONS = (
     "patient_register", "patient_search", "patient_view", "patient_erase",
-    "assessment_create", "assessment_view", "assessment_export",
+    "assessment_create", "assessment_view", "assessment_export", "assessment_void",
     "draft_save", "draft_view",
     "conversation_save", "conversation_view",
     "follow_up_update", "break_glass", "access_report", "access_denied", "undecryptable",

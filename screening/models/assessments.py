@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import SEALED, Base, UTCDateTime, new_uuid, utcnow
-from .sealing import SealedJSON
+from .sealing import Sealed, SealedJSON
 
 AGE_BANDS = ("under_65", "65_74", "75_84", "85_plus")
 SETTINGS = ("home_care", "gp_practice")
@@ -71,7 +71,9 @@ class Assessment(Base):
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"),
                                             index=True)
-    fact_id: Mapped[int] = mapped_column(ForeignKey("report_facts.id"))
+    # The anonymous report fact; deleted (None here) when the assessment is voided, so that
+    # reports leave it out (services.voiding).
+    fact_id: Mapped[int | None] = mapped_column(ForeignKey("report_facts.id"), nullable=True)
     # A random token per form: a double click or a resend stores one assessment.
     submission_token: Mapped[str] = mapped_column(String(64), unique=True)
     instrument: Mapped[str] = mapped_column(String(32))
@@ -92,9 +94,17 @@ class Assessment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answers_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
     context_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, info=SEALED)
+    # Voided: entered wrongly (wrong patient, wrong answers). Kept and shown as void, left out
+    # of reports, with who, when and why (the reason sealed).
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    voided_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"),
+                                                  nullable=True)
+    void_reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True,
+                                                             info=SEALED)
 
     answers = SealedJSON()  # {"q1": 2, ...}
     context = SealedJSON()  # age at assessment, medication checklist answers
+    void_reason = Sealed()
 
 
 class Draft(Base):

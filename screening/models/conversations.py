@@ -48,7 +48,9 @@ class FollowUp(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"),
                                             index=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
-    fact_id: Mapped[int] = mapped_column(ForeignKey("report_facts.id"), index=True)
+    # None once the assessment is voided (its report fact is deleted).
+    fact_id: Mapped[int | None] = mapped_column(ForeignKey("report_facts.id"), index=True,
+                                                nullable=True)
     pathway: Mapped[str] = mapped_column(String(32))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     due_date: Mapped[date] = mapped_column(Date, index=True)

@@ -53,6 +53,26 @@ def _staff_key(keyring: KeyRing, staff: Staff) -> bytes:
     return unwrap_key(keyring, staff.data_key_wrapped, f"staff:{staff.uuid}")
 
 
+staff_key = _staff_key  # the staff member's own data key (TOTP secret, parked forms)
+
+
+def session_owner(db: Database, token: str) -> int | None:
+    """The staff id of a session token's account, whether the session is still live, ended
+    or expired, if the account is active and the session went through both factors: whose
+    form arrived after the session had ended (``services.parked_forms``)."""
+    session = db.read_session()
+    try:
+        row = session.execute(
+            select(Staff.id, Staff.active, StaffSession.stage)
+            .join(StaffSession, StaffSession.staff_id == Staff.id)
+            .where(StaffSession.id == _session_id(token))).first()
+    finally:
+        session.close()
+    if row is None or not row.active or row.stage != "full":
+        return None
+    return int(row.id)
+
+
 def totp_secret(keyring: KeyRing, staff: Staff) -> str | None:
     if staff.totp_secret_sealed is None:
         return None

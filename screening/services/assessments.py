@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, insert, select
@@ -24,14 +24,60 @@ from ..models.base import new_uuid, utcnow
 from ..models.sealing import attach_key
 from . import access_log, patient_reads, patients
 from .access_log import Actor
+from .assessment_reads import AssessmentView, history, view
+
+__all__ = ["AssessmentView", "history", "view"]  # read side, kept importable from here
 
 SUBMISSION_TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
+# A second assessment of the same patient, instrument and clinician within this window is
+# most likely the first one sent again (back, then send): it needs the user's confirmation.
+REPEAT_WINDOW = timedelta(hours=2)
+# Why the medication-and-falls checklist was not gone through (instead of its answers).
+NOT_ASKED_REASONS = ("declined", "unable", "done_recently", "other")
+MEDICATION_CHECKLIST = "medication_falls"
 
 
 class AssessmentError(ValueError):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+class PossibleRepeat(Exception):
+    """The same clinician stored an assessment of this patient with this instrument a short
+    while ago (``REPEAT_WINDOW``): nothing is stored until she confirms that this is a new
+    one (``confirm_repeat`` = the earlier one's uuid) or goes to the earlier result."""
+
+    def __init__(self, uuid: str, created_at: datetime, total: int, same_answers: bool) -> None:
+        super().__init__("possible repeat")
+        self.uuid = uuid
+        self.created_at = created_at
+        self.total = total
+        self.same_answers = same_answers
+
+
+class ChecklistRequired(Exception):
+    """An AUDIT of a patient at or above the rule set's older age, without the
+    medication-and-falls checklist answered in full or marked as not asked with a reason.
+    ``missing`` names the items not answered."""
+
+    def __init__(self, missing: tuple[str, ...]) -> None:
+        super().__init__("checklist required")
+        self.missing = missing
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """The medication-and-falls checklist as the clinician filled it in: ``answers`` (item
+    id -> True for yes, False for no) of the items answered, or ``not_asked`` with a reason
+    (one of ``NOT_ASKED_REASONS``)."""
+
+    answers: Mapping[str, bool] = field(default_factory=dict)
+    not_asked: str | None = None
+
+    @property
+    def yes(self) -> frozenset[str]:
+        return frozenset(item for item, answer in self.answers.items() if answer)
 
 
 def age_band(age: int) -> str:
@@ -65,21 +111,34 @@ def submit(
     instrument_id: str,
     answers: Mapping[str, int | None],
     setting: str,
-    medication: frozenset[str],
+    medication: frozenset[str] = frozenset(),
     submission_token: str,
     lang: str = "nb",
     rule_set_id: str | None = None,
     now: datetime | None = None,
+    checklist: Checklist | None = None,
+    confirm_repeat: str | None = None,
 ) -> Submitted:
     """Score and store one assessment. The same submission token stores it once: a double
     click, a resend or concurrent posts return the first one. Raises the core's AnswerError
-    for answers that cannot be scored (nothing is stored then)."""
+    for answers that cannot be scored (nothing is stored then).
+
+    ``checklist`` is the medication-and-falls checklist as filled in on the form (its yes
+    items replace ``medication``): for an AUDIT of a patient at or above the rule set's
+    older age it must be answered in full or marked as not asked with a reason, else
+    :class:`ChecklistRequired`. Callers that pass only ``medication`` (commands, demo data)
+    state the yes items themselves. A second assessment by the same clinician of the same
+    patient and instrument within ``REPEAT_WINDOW`` raises :class:`PossibleRepeat` unless
+    ``confirm_repeat`` names the earlier one."""
     if (
         not (20 <= len(submission_token) <= 64)
         or not submission_token.replace("-", "").replace("_", "").isalnum()
     ):
         raise AssessmentError("bad_token")
     score(catalogue.instrument(instrument_id), answers)  # reject bad answers before any write
+    if checklist is not None:
+        _check_checklist_values(catalogue, checklist)
+        medication = checklist.yes
     try:
         return _submit(
             db,
@@ -95,6 +154,8 @@ def submit(
             lang,
             rule_set_id,
             now or utcnow(),
+            checklist,
+            confirm_repeat,
         )
     except IntegrityError:
         # A concurrent post with the same token won the race: return what it stored. No
@@ -115,10 +176,16 @@ _STORED = (
     .join(Patient, Patient.id == Assessment.patient_id)
     .where(Assessment.submission_token == bindparam("token"))
 )
-_WITH_PATIENT = (
-    select(Assessment, Patient)
-    .join(Patient, Patient.id == Assessment.patient_id)
-    .where(Assessment.uuid == bindparam("uuid"))
+_RECENT = (
+    select(Assessment.uuid, Assessment.created_at, Assessment.total, Assessment.answers_sealed,
+           Assessment.id)
+    .where(Assessment.patient_id == bindparam("patient"),
+           Assessment.instrument == bindparam("instrument"),
+           Assessment.created_by == bindparam("staff"),
+           Assessment.created_at >= bindparam("since"),
+           Assessment.voided_at.is_(None))
+    .order_by(Assessment.created_at.desc(), Assessment.id.desc())
+    .limit(1)
 )
 _DRAFT = select(Draft).where(
     Draft.staff_id == bindparam("staff"),
@@ -173,6 +240,8 @@ def _submit(
     lang: str,
     rule_set_id: str | None,
     now: datetime,
+    checklist: Checklist | None,
+    confirm_repeat: str | None,
 ) -> Submitted:
     # Read, check, open, score and seal first; then one short write transaction stores the
     # assessment, its report fact and its access-log row (services.patient_reads).
@@ -185,7 +254,11 @@ def _submit(
         opened = patient_reads.check_and_open(
             db, session, keyring, user, patients.find_patient(session, patient_uuid)
         )
-    record = opened.record
+        record = opened.record
+        if checklist is not None and instrument_id == "audit":
+            _require_checklist(catalogue, rule_set_id, record.age, checklist)
+        _refuse_unconfirmed_repeat(session, keyring, opened.row, user, instrument_id, answers,
+                                   now, confirm_repeat)
     facts = PatientFacts(sex=record.sex, age=record.age, setting=setting, medication=medication)
     evaluation = evaluate(catalogue, instrument_id, answers, facts, rule_set_id)
     instrument = catalogue.instrument(instrument_id)
@@ -233,6 +306,10 @@ def _submit(
         "medication": sorted(medication),
         "explanation": explanation(evaluation),
     }
+    if checklist is not None:
+        row.context["checklist"] = (
+            {"not_asked": checklist.not_asked} if checklist.not_asked
+            else {"answers": dict(sorted(checklist.answers.items()))})
     # Core statements, not ORM objects: the write transaction holds the lock for less time
     # (benchmarks/README.md). A reused token fails the INSERT with IntegrityError (submit()).
     with db.write() as session:
@@ -243,6 +320,43 @@ def _submit(
         access_log.record(session, keyring, opened.actor, "assessment_create", record.uuid,
                           purpose=opened.grant.purpose)
     return Submitted(row.uuid, patient_uuid, False)
+
+
+def _check_checklist_values(catalogue: Catalogue, checklist: Checklist) -> None:
+    items = {item.id for item in catalogue.instrument(MEDICATION_CHECKLIST).items}
+    if (set(checklist.answers) - items
+            or any(not isinstance(v, bool) for v in checklist.answers.values())
+            or (checklist.not_asked is not None
+                and (checklist.not_asked not in NOT_ASKED_REASONS or checklist.answers))):
+        raise AssessmentError("bad_checklist")
+
+
+def _require_checklist(catalogue: Catalogue, rule_set_id: str | None, age: int,
+                       checklist: Checklist) -> None:
+    """From the rule set's older age the checklist is part of the AUDIT: every item answered,
+    or the whole checklist marked as not asked with a reason."""
+    rule_set = catalogue.rule_set(rule_set_id) if rule_set_id else catalogue.default_rule_set
+    if not rule_set.is_older(age) or checklist.not_asked:
+        return
+    missing = tuple(item.id for item in catalogue.instrument(MEDICATION_CHECKLIST).items
+                    if item.id not in checklist.answers)
+    if missing:
+        raise ChecklistRequired(missing)
+
+
+def _refuse_unconfirmed_repeat(session: Session, keyring: KeyRing, patient_row: Patient,
+                               user: Any, instrument_id: str,
+                               answers: Mapping[str, int | None], now: datetime,
+                               confirm_repeat: str | None) -> None:
+    found = session.execute(_RECENT, {"patient": patient_row.id, "instrument": instrument_id,
+                                      "staff": user.id, "since": now - REPEAT_WINDOW}).first()
+    if found is None or (confirm_repeat and confirm_repeat == found.uuid):
+        return
+    earlier = Assessment(uuid=found.uuid, answers_sealed=found.answers_sealed)
+    attach_key(earlier, patients.data_key(keyring, patient_row))
+    given = {k: v for k, v in answers.items() if v is not None}
+    stored = {k: v for k, v in (earlier.answers or {}).items() if v is not None}
+    raise PossibleRepeat(found.uuid, found.created_at, found.total, given == stored)
 
 
 def _text_version(instrument: Any, lang: str) -> str:
@@ -279,64 +393,6 @@ def explanation(evaluation: Evaluation) -> dict[str, Any]:
         "positive": evaluation.positive,
         "dependence": evaluation.dependence,
     }
-
-
-@dataclass(frozen=True)
-class AssessmentView:
-    uuid: str
-    patient: Any  # patients.PatientRecord
-    instrument: str
-    instrument_version: str
-    rule_set: str
-    rule_set_version: str
-    total: int
-    zone: str | None
-    level: int | None
-    flags: tuple[str, ...]
-    pathways: tuple[str, ...]
-    follow_up_weeks: int | None
-    setting: str
-    created_at: datetime
-    answers: dict[str, int | None]
-    context: dict[str, Any]
-    conversation: Any  # conversations.ConversationView | None
-
-
-def view(
-    db: Database, keyring: KeyRing, user: Any, assessment_uuid: str, action: str = "assessment_view"
-) -> AssessmentView:
-    """Open one assessment (care relationship checked, the read logged)."""
-    from .conversations import load as load_conversation
-
-    with patient_reads.reading(db) as session:
-        found = session.execute(_WITH_PATIENT, {"uuid": str(assessment_uuid)}).first()
-        if found is None:
-            raise patients.PatientError("not_found")
-        row, patient_row = found
-        record = patient_reads.open_to_read(
-            db, session, keyring, user, patient_row, action=action, afresh=False
-        ).record
-        attach_key(row, patients.data_key(keyring, patient_row))
-        conversation = load_conversation(session, keyring, patient_row, row.id)
-        return AssessmentView(
-            row.uuid,
-            record,
-            row.instrument,
-            row.instrument_version,
-            row.rule_set,
-            row.rule_set_version,
-            row.total,
-            row.zone,
-            row.level,
-            tuple(json.loads(row.flags)),
-            tuple(json.loads(row.pathways)),
-            row.follow_up_weeks,
-            row.setting,
-            row.created_at,
-            row.answers,
-            row.context,
-            conversation,
-        )
 
 
 # ------------------------------------------------------------------------------- drafts
@@ -394,13 +450,3 @@ def open_drafts(session: Session, user: Any) -> list[tuple[str, str, datetime]]:
         .order_by(Draft.updated_at.desc())
     )
     return [(r[0], r[1], r[2]) for r in rows]
-
-
-def history(session: Session, patient_row: Patient) -> list[Assessment]:
-    return list(
-        session.scalars(
-            select(Assessment)
-            .where(Assessment.patient_id == patient_row.id)
-            .order_by(Assessment.created_at)
-        )
-    )

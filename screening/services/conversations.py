@@ -144,7 +144,8 @@ def save(
             created = _create_follow_ups(
                 session, catalogue, assessment, patient_row, record, effective, today, user
             )
-            fact = session.get(ReportFact, assessment.fact_id)
+            fact = (session.get(ReportFact, assessment.fact_id)
+                    if assessment.fact_id is not None else None)
             if fact is not None:
                 fact.conversation_delivered = True
                 if created:
@@ -333,7 +334,8 @@ def mark_done(
             follow_up.done_at = utcnow()
             follow_up.done_by = user.id
             session.flush()
-            _update_fact(session, follow_up.fact_id)
+            if follow_up.fact_id is not None:  # None: the assessment was voided
+                _update_fact(session, follow_up.fact_id)
         return patient_row.uuid, follow_up.repeat_audit
 
 

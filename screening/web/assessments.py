@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -20,13 +21,16 @@ from ..forms.instruments import (
     answer_error_text,
     partial_answers,
     read_answers,
-    read_medication,
+    read_checklist,
 )
+from ..forms.voiding import VoidForm
 from ..i18n import current_lang as lang
-from ..services import assessments, patients
+from ..localtime import local_today
+from ..services import assessments, patients, voiding
 from ..services.care import AccessDenied
 from ..services.conversations import agreed_goal
 from .context import catalogue, database, keyring, older_age, settings
+from .parking import parkable, restored_form
 from .patient_access import NeedsBreakGlass, opened_patient
 from .security import roles
 
@@ -34,6 +38,7 @@ bp = Blueprint("assessments", __name__)
 log = logging.getLogger("screening.web")
 
 QUESTIONNAIRES = ("audit", "dudit")
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,64}")
 MEDICATION = "medication_falls"
 CLINICIANS = ("nurse", "gp", "consultant")
 
@@ -66,13 +71,24 @@ class _Unopened:
 
 
 @bp.route("/patients/<uuid:patient_uuid>/screen/<instrument_id>", methods=["GET", "POST"])
+@parkable()
 @roles(*CLINICIANS)
 def screen(patient_uuid, instrument_id: str):
     instrument = _instrument(instrument_id)
     checklist = catalogue().instrument(MEDICATION)
     form = ScreeningForm()
     if request.method == "GET":
-        record, draft = _open_for_form(str(patient_uuid), instrument_id, with_draft=True)
+        sent = restored_form()  # answers sent after the session had ended (web.parking)
+        record, draft = _open_for_form(str(patient_uuid), instrument_id,
+                                       with_draft=sent is None)
+        if sent is not None:
+            token = sent.get("submission_token", "")
+            form.submission_token.data = (token if TOKEN_SHAPE.fullmatch(token)
+                                          else secrets.token_urlsafe(32))
+            form.setting.data = sent.get("setting") or _default_setting()
+            return _form_page(form, record, instrument, checklist,
+                              partial_answers(instrument, read_answers(instrument, sent)),
+                              _posted_medication(checklist, sent), {}, [], 200)
         form.submission_token.data = secrets.token_urlsafe(32)
         form.setting.data = (draft or {}).get("_setting") or _default_setting()
         if draft:
@@ -100,9 +116,10 @@ def _receive(patient_uuid, instrument, checklist, form: ScreeningForm):
     if not form.validate_on_submit():
         summary.append(_("Choose where the screening takes place."))
     else:
-        medication, med_errors = read_medication(checklist, request.form)
-        for item_id in med_errors:
-            errors[f"med_{item_id}"] = _("Choose yes or no.")
+        checked, not_asked, med_errors = read_checklist(
+            checklist, request.form, assessments.NOT_ASKED_REASONS)
+        errors.update(med_errors)
+        filled = assessments.Checklist(answers=checked, not_asked=not_asked)
         if request.form.get("action") == "draft":
             try:
                 _save_draft(
@@ -130,12 +147,21 @@ def _receive(patient_uuid, instrument, checklist, form: ScreeningForm):
                     instrument_id=instrument.id,
                     answers=answers,
                     setting=form.setting.data or "",
-                    medication=medication,
+                    checklist=filled,
                     submission_token=form.submission_token.data or "",
                     lang=lang(),
                     rule_set_id=settings().rule_set,
+                    confirm_repeat=request.form.get("confirm_repeat") or None,
                 )
                 return redirect(url_for("assessments.result", assessment_uuid=done.uuid), code=303)
+            except assessments.PossibleRepeat as earlier:
+                return _repeat_page(instrument, earlier)
+            except assessments.ChecklistRequired as missing:
+                for item_id in missing.missing:
+                    errors[f"med_{item_id}"] = _("Choose yes or no.")
+                summary.append(_(
+                    "From 65 years the medication-and-falls checklist is part of the AUDIT: "
+                    "answer every question of it, or mark it as not gone through and say why."))
             except IncompleteAnswers as err:
                 for item_id in err.missing:
                     errors[item_id] = _("Please answer this question.")
@@ -172,6 +198,22 @@ def _receive(patient_uuid, instrument, checklist, form: ScreeningForm):
                       summary, 503 if unsaved else 422)
 
 
+def _repeat_page(instrument, earlier):
+    """The form was sent although the same user stored this instrument for this patient a
+    short while ago: ask before storing a second one. The answers travel back in the POST
+    body (hidden fields of a no-store page), never in a URL."""
+    fields = [(name, value) for name, value in request.form.items(multi=True)
+              if name not in ("csrf_token", "confirm_repeat", "action")]
+    return render_template(
+        "assessments/repeat.html",
+        instrument=instrument,
+        earlier=earlier,
+        fields=fields,
+        lang=lang(),
+        today=local_today(),
+    ), 409
+
+
 def _open_for_form(patient_uuid: str, instrument_id: str, with_draft: bool):
     """The patient (read logged as ``draft_view``) and, if asked, this user's draft."""
     opening = opened_patient(patient_uuid, action="draft_view", afresh=False)
@@ -193,6 +235,8 @@ def _form_page(form, record, instrument, checklist, answers: dict, medication_an
         show_checklist_open=isinstance(record, _Unopened) or record.age >= older_age(),
         answers=shown_answers,
         medication_answers=medication_answers,
+        not_asked=medication_answers.get(NOT_ASKED_FIELD),
+        not_asked_reasons=assessments.NOT_ASKED_REASONS,
         asked=asked_items(instrument, shown_answers),
         errors=errors,
         summary=summary,
@@ -203,12 +247,17 @@ def _form_page(form, record, instrument, checklist, answers: dict, medication_an
     ), status
 
 
-def _posted_medication(checklist) -> dict:
-    return {
-        k: request.form.get(f"med_{k}")
-        for k in (i.id for i in checklist.items)
-        if request.form.get(f"med_{k}")
-    }
+NOT_ASKED_FIELD = "not_asked"  # beside the item ids in a draft's "_medication"
+
+
+def _posted_medication(checklist, form=None) -> dict:
+    """The checklist fields as posted (item id -> "0"/"1", and the not-asked reason)."""
+    form = request.form if form is None else form
+    posted = {k: form.get(f"med_{k}") for k in (i.id for i in checklist.items)
+              if form.get(f"med_{k}")}
+    if form.get("med_not_asked") in assessments.NOT_ASKED_REASONS:
+        posted[NOT_ASKED_FIELD] = form["med_not_asked"]
+    return posted
 
 
 def _save_draft(
@@ -219,7 +268,9 @@ def _save_draft(
     setting: str | None,
 ) -> None:
     data: dict[str, object] = dict(partial_answers(instrument, answers))
-    data["_medication"] = {k: v for k, v in medication.items() if v in ("0", "1")}
+    data["_medication"] = {k: v for k, v in medication.items()
+                           if v in ("0", "1") or (k == NOT_ASKED_FIELD
+                                                  and v in assessments.NOT_ASKED_REASONS)}
     if setting in ("home_care", "gp_practice"):
         data["_setting"] = setting
     assessments.save_draft(database(), keyring(), g.staff, patient_uuid, instrument.id, data)
@@ -233,7 +284,7 @@ def autosave(patient_uuid, instrument_id: str) -> Response:
     instrument = _instrument(instrument_id)
     checklist = catalogue().instrument(MEDICATION)
     answers = read_answers(instrument, request.form)
-    medication = {i.id: request.form.get(f"med_{i.id}", "") for i in checklist.items}
+    medication = _posted_medication(checklist)
     try:
         _save_draft(str(patient_uuid), instrument, answers, medication, request.form.get("setting"))
     except patients.PatientError:
@@ -244,9 +295,54 @@ def autosave(patient_uuid, instrument_id: str) -> Response:
 @bp.get("/assessments/<uuid:assessment_uuid>")
 @roles(*CLINICIANS)
 def result(assessment_uuid):
-    shown = _view(str(assessment_uuid))
-    instrument = catalogue().instrument(shown.instrument)
-    return render_template("assessments/result.html", a=shown, instrument=instrument, lang=lang())
+    sent = restored_form()  # a void reason sent after the session had ended
+    form = VoidForm(formdata=sent) if sent is not None else VoidForm()
+    return _result_page(_view(str(assessment_uuid)), form, 200)
+
+
+def _result_page(shown, void_form: VoidForm, status: int):
+    return render_template(
+        "assessments/result.html",
+        a=shown,
+        instrument=catalogue().instrument(shown.instrument),
+        checklist=catalogue().instrument(MEDICATION),
+        lang=lang(),
+        void_form=void_form,
+        may_void=not shown.void and voiding.may_void(g.staff, shown),
+    ), status
+
+
+VOID_MESSAGES = {
+    "reason_too_short": lambda: _("Give a reason of at least 5 characters."),
+    "reason_too_long": lambda: _("The reason can be at most 500 characters."),
+    "bad_reason": lambda: _("The reason contains characters that cannot be stored."),
+}
+
+
+@bp.post("/assessments/<uuid:assessment_uuid>/void")
+@parkable(back="assessments.result")
+@roles(*CLINICIANS)
+def void(assessment_uuid):
+    """Mark the assessment as entered wrongly, with a reason: kept, shown as void, logged,
+    and left out of the reports."""
+    form = VoidForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        voiding.void(database(), keyring(), g.staff, str(assessment_uuid), form.reason.data or "")
+    except voiding.VoidError as err:
+        if err.code == "not_found":
+            abort(404)
+        if err.code == "not_allowed":
+            abort(403)
+        if err.code == "already_void":
+            flash(_("This screening was already marked as void."), "info")
+            return redirect(url_for("assessments.result", assessment_uuid=assessment_uuid),
+                            code=303)
+        form.reason.errors = [VOID_MESSAGES[err.code]()]
+        return _result_page(_view(str(assessment_uuid)), form, 422)
+    flash(_("The screening is marked as void. It is kept, and left out of the reports."), "info")
+    return redirect(url_for("assessments.result", assessment_uuid=assessment_uuid), code=303)
 
 
 @bp.get("/assessments/<uuid:assessment_uuid>/sheet")

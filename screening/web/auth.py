@@ -21,6 +21,7 @@ from ..services import accounts, totp
 from ..services.passwords import Hasher
 from .context import database, keyring
 from .navigation import safe_next
+from .parking import ENDED_KEY, PARKED_KEY
 
 bp = Blueprint("auth", __name__)
 
@@ -30,13 +31,13 @@ def _hasher() -> Hasher:
 
 
 def _start(token: str) -> None:
-    """A fresh cookie session for the new login session (no old session data survives)."""
-    lang = session.get("lang")
+    """A fresh cookie session for the new login session: only the language and the handle of
+    a form parked while logged out survive (the parked form opens only for its author)."""
+    kept = {k: session[k] for k in ("lang", PARKED_KEY) if k in session}
     session.clear()
     session["sid"] = token
     session.permanent = True
-    if lang:
-        session["lang"] = lang
+    session.update(kept)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -92,9 +93,12 @@ def logout() -> Response:
     token = session.get("sid")
     if isinstance(token, str):
         accounts.end_session(database(), token)
-    lang = session.get("lang")
+    # The ended session's token and the CSRF token stay: a form still open in another tab
+    # and sent later is then kept for its author (web.parking); the token opens nothing.
+    kept = {k: session[k] for k in ("lang", "csrf_token") if k in session}
     session.clear()
-    if lang:
-        session["lang"] = lang
+    session.update(kept)
+    if isinstance(token, str):
+        session[ENDED_KEY] = token
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))

@@ -14,6 +14,7 @@ from ..i18n import current_lang
 from ..localtime import local_today
 from ..services import assessments, conversations, patients
 from .context import catalogue, database, keyring
+from .parking import parkable, restored_form
 from .security import roles
 
 bp = Blueprint("conversations", __name__)
@@ -24,6 +25,7 @@ class ConversationForm(Form):
 
 
 @bp.route("/assessments/<uuid:assessment_uuid>/conversation", methods=["GET", "POST"])
+@parkable()
 @roles("nurse", "gp", "consultant")
 def edit(assessment_uuid):
     try:
@@ -34,13 +36,20 @@ def edit(assessment_uuid):
         abort(404)
     if shown.instrument != "audit":
         abort(404)
+    if shown.void:
+        flash(_("This screening is void: no conversation is recorded for it."), "info")
+        return redirect(url_for("assessments.result", assessment_uuid=shown.uuid), code=303)
     checklist = catalogue().conversation(conversations.CHECKLIST)
     form = ConversationForm()
     existing = shown.conversation
     values = field_values(existing.record if existing else None)
     problems: dict[str, str] = {}
     conflict = False
-    if request.method == "GET":
+    sent = restored_form() if request.method == "GET" else None
+    if sent is not None:  # sent after the session had ended (web.parking): as it was sent
+        values = field_values(read_record(checklist, sent))
+        form.version.data = sent.get("version", "")
+    elif request.method == "GET":
         form.version.data = str(existing.version) if existing else ""
         if not existing:
             weeks = conversations.weeks_for_level(

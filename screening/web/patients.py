@@ -109,7 +109,7 @@ def page(patient_uuid):
         follow_ups = conversations.follow_ups_of(session, row)
         unit_names = dict(session.execute(select(Unit.id, Unit.name)).all())
         talked = {c.assessment_id for c in _conversations(session, row)}
-    audits = [a for a in history if a.instrument == "audit"]
+    audits = [a for a in history if a.instrument == "audit" and a.voided_at is None]
     chart = (
         trend_svg(
             [(a.created_at, a.total, a.zone) for a in audits],

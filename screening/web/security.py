@@ -11,11 +11,25 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, flash, g, redirect, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
 
+from ..extensions import csrf
 from ..services.accounts import resume
 from .context import close_db_session, database, settings
+from .parking import is_parkable, park_for_login
 
 PUBLIC_ENDPOINTS = frozenset({
     "static",
@@ -57,19 +71,33 @@ def _load_user() -> None:
     g.staff = user
 
 
-def _require_login() -> Response | None:
+def _require_login() -> BaseResponse | None:
+    """Login first, then CSRF (``WTF_CSRF_CHECK_DEFAULT`` is off so that this order holds):
+    a form sent after the session ended is kept for its author and she is sent to log in
+    (``web.parking``), never answered with a 400 that loses what she typed."""
     endpoint = request.endpoint
-    if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
+    if endpoint is None:
         return None  # unknown URLs fall through to the 404 handler
+    if endpoint in PUBLIC_ENDPOINTS:
+        _check_csrf()
+        return None
     user = g.staff
     if user is not None and user.stage == "full":
+        _check_csrf()
         return None
     if user is not None and user.stage == "enrol":
-        return redirect(url_for("auth.enrol"))  # type: ignore[return-value]
+        return redirect(url_for("auth.enrol"))
+    if is_parkable(endpoint):
+        return park_for_login()
     if getattr(g, "session_expired", False):
         flash(_("Your session has ended. Please log in again."), "info")
     target = request.full_path if request.method == "GET" else None
-    return redirect(url_for("auth.login", next=target.rstrip("?") if target else None))  # type: ignore[return-value]
+    return redirect(url_for("auth.login", next=target.rstrip("?") if target else None))
+
+
+def _check_csrf() -> None:
+    if request.method in current_app.config["WTF_CSRF_METHODS"]:
+        csrf.protect()  # CSRFError: the 400 page (web.errors)
 
 
 def roles(*allowed: str) -> Callable[[F], F]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Flask
@@ -44,6 +45,7 @@ ACTION_NAMES = {
     "assessment_create": _l("recorded a screening"),
     "assessment_view": _l("read a screening"),
     "assessment_export": _l("exported a screening"),
+    "assessment_void": _l("voided a screening"),
     "draft_save": _l("saved a draft"),
     "draft_view": _l("opened a screening form"),
     "conversation_save": _l("recorded a conversation"),
@@ -54,26 +56,44 @@ ACTION_NAMES = {
     "access_denied": _l("was refused access"),
     "undecryptable": _l("a field could not be opened"),
 }
+NOT_ASKED_NAMES = {
+    "declined": _l("the patient did not want to answer"),
+    "unable": _l("the patient could not answer (for example confusion)"),
+    "done_recently": _l("gone through recently with the GP"),
+    "other": _l("another reason"),
+}
 ZONE_LABELS_NB = ("I Lav risiko", "II Økt risiko", "III Skadelig", "IV Mulig avhengighet")
 ZONE_LABELS_EN = ("I Low risk", "II Increased risk", "III Harmful", "IV Possible dependence")
-SHEET_ZONE_TEXT = {
-    "I": "Det er i sonen med lav risiko. Fortsett gjerne å være forsiktig med alkohol, "
-         "særlig sammen med medisiner.",
-    "II": "Det er i sonen med økt risiko. Å drikke mindre gir lavere risiko for skader, "
-          "fall og sykdom.",
-    "III": "Det tyder på at alkoholen allerede kan skade helsen din. Det er godt å få hjelp "
-           "til å drikke mindre.",
-    "IV": "Det tyder på at du kan ha utviklet avhengighet. Snakk med fastlegen din før du "
-          "slutter brått.",
+# The patient sheet speaks of the action level (the zone alone can say "low risk" where the
+# rule set lowered the cut-off for a woman or an older adult). Bokmål: the sheet is the
+# patient's, in the patient's language.
+SHEET_LEVEL_TEXT = {
+    1: "Svarene dine tyder på lav risiko. Fortsett gjerne å være forsiktig med alkohol, "
+       "særlig sammen med medisiner.",
+    2: "Svarene dine tyder på at alkoholen kan gi økt risiko for helsen din. Alkohol virker "
+       "sterkere med alderen og sammen med mange medisiner. Å drikke mindre gir lavere risiko "
+       "for fall, skader og sykdom.",
+    3: "Svarene dine tyder på at alkoholen allerede kan skade helsen din. Vi anbefaler en "
+       "samtale og oppfølging, slik at du får hjelp til å drikke mindre.",
+    4: "Svarene dine tyder på at du kan ha utviklet avhengighet. Vi anbefaler utredning og "
+       "behandling. Ikke slutt brått uten å snakke med lege først.",
 }
+# Why the level is above the zone, in plain words (the rule codes stay on the result page).
+SHEET_RAISED_TEXT = {
+    "W7": "For kvinner og for personer over 65 år gjelder en lavere grense, fordi kroppen "
+          "tåler mindre alkohol.",
+    "O65": "For personer over 65 år gir også mindre mengder alkohol økt risiko.",
+    "E1": "Ett av svarene dine veier ekstra tungt.",
+}
+SHEET_MODE_NB = {"home_visit": "hjemmebesøk", "phone": "telefon", "consultation": "konsultasjon"}
 GOAL_NB = {"no_change_now": "Ingen endring nå", "reduce": "Drikke mindre",
            "abstain": "Slutte å drikke alkohol",
            "abstain_in_situations": "Ikke drikke i bestemte situasjoner"}
 
 
-def pathway_name(pathway_id: str) -> str:
+def pathway_name(pathway_id: str, lang: str | None = None) -> str:
     info = PATHWAYS.get(pathway_id)
-    name = info.names.get(current_lang()) if info is not None else pathway_id
+    name = info.names.get(lang or current_lang()) if info is not None else pathway_id
     return name[:1].upper() + name[1:]
 
 
@@ -84,8 +104,15 @@ def sheet_goal_text(goal: dict[str, Any]) -> str:
     if goal.get("alcohol_free_days_per_week") is not None:
         parts.append(f"{goal['alcohol_free_days_per_week']} alkoholfrie dager i uken")
     if goal.get("start_date"):
-        parts.append(f"fra {goal['start_date']}")
+        parts.append(f"fra {_sheet_date(goal['start_date'])}")
     return ", ".join(p for p in parts if p) + "."
+
+
+def _sheet_date(value: object) -> str:
+    try:
+        return format_date(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
 
 
 def zone_scale(total: int, lang: str | None = None) -> Markup:
@@ -118,10 +145,13 @@ def register_templating(app: Flask) -> None:
             "mode_name": lambda m: str(MODE_NAMES.get(m, m)),
             "flag_name": lambda f: str(FLAG_NAMES.get(f, f)),
             "action_name": lambda a: str(ACTION_NAMES.get(a, a)),
+            "not_asked_name": lambda r: str(NOT_ASKED_NAMES.get(r, r)),
             "pathway_name": pathway_name,
             "pathway_ids": tuple(PATHWAYS),
             "zone_scale": zone_scale,
-            "sheet_zone_text": lambda z: SHEET_ZONE_TEXT.get(z or "", ""),
+            "sheet_level_text": lambda level: SHEET_LEVEL_TEXT.get(level or 0, ""),
+            "sheet_raised_text": lambda rule: SHEET_RAISED_TEXT.get(rule, ""),
+            "sheet_mode": lambda m: SHEET_MODE_NB.get(m, m),
             "sheet_goal_text": sheet_goal_text,
             "item_fieldset": item_fieldset,
         }

@@ -11,6 +11,7 @@ from ..forms.base import Form
 from ..localtime import local_today
 from ..services import conversations, patients
 from .context import database, keyring
+from .parking import parkable
 from .security import roles
 
 bp = Blueprint("worklist", __name__)
@@ -32,6 +33,7 @@ def index():
 
 
 @bp.post("/follow-ups/<uuid:follow_up_uuid>/done")
+@parkable(back="worklist.index")
 @roles("nurse", "gp", "consultant")
 def done(follow_up_uuid):
     form = Form()

@@ -13,6 +13,10 @@ from screening.services import accounts
 from tests.conftest import csrf_from
 
 PASSWORD = "Synthetic-Staff-Pass-42"
+# The medication-and-falls checklist answered "no" throughout, as form fields: from 65 it is
+# part of the AUDIT (instruments/medication_falls.toml).
+CHECKLIST_NO = {f"med_{item}": "0" for item in (
+    "sedatives", "strong_painkillers", "blood_thinners", "fall", "memory", "low_mood")}
 
 
 @dataclass(frozen=True)

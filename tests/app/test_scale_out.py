@@ -35,7 +35,14 @@ from screening.crypto.keys import init_key_file, load_key_file, retire_kek, rota
 from screening.models import Assessment, Draft
 from screening.services.key_rotation import rewrap_all, rows_using
 from screening.settings import Settings
-from tests.app.staffing import PASSWORD, make_patient, make_staff, make_units, next_code
+from tests.app.staffing import (
+    CHECKLIST_NO,
+    PASSWORD,
+    make_patient,
+    make_staff,
+    make_units,
+    next_code,
+)
 from tests.conftest import PG_URL, csrf_from
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +145,7 @@ def _tokens(page: str) -> tuple[str, str]:
 
 
 def _audit_form(csrf: str, answers: Sequence[int | None], **extra: str) -> dict[str, str]:
-    form = {"csrf_token": csrf, "setting": "home_care"}
+    form = {"csrf_token": csrf, "setting": "home_care", **CHECKLIST_NO}
     form.update({f"q{i + 1}": str(v) for i, v in enumerate(answers) if v is not None})
     form.update(extra)
     return form

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from screening.models import Assessment, FollowUp, ReportFact
 from tests.app.fnr import random_fnr
-from tests.app.staffing import login, make_staff, make_units
+from tests.app.staffing import CHECKLIST_NO, login, make_staff, make_units
 from tests.conftest import csrf_from
 
 RNG = random.Random(7)
@@ -50,12 +50,19 @@ def audit_form(client, patient_uuid: str):  # type: ignore[no-untyped-def]
     return html, token
 
 
-def post_audit(client, patient_uuid, html, token, answers, setting="home_care", **extra):  # type: ignore[no-untyped-def]
+ALL_NO = CHECKLIST_NO
+
+
+def post_audit(client, patient_uuid, html, token, answers, setting="home_care",  # type: ignore[no-untyped-def]
+               checklist=ALL_NO, **extra):
+    """Post the AUDIT form; the medication-and-falls checklist (part of the AUDIT from 65)
+    answered "no" throughout unless ``checklist`` says otherwise."""
     data = {
         "csrf_token": csrf_from(html),
         "submission_token": token,
         "setting": setting,
         "action": "submit",
+        **checklist,
     }
     data.update({f"q{i + 1}": str(v) for i, v in enumerate(answers) if v is not None})
     data.update(extra)
@@ -193,6 +200,9 @@ def test_resend_and_concurrent_posts_store_one(app, clinic) -> None:
     first = post_audit(client, patient, html, token, [1, 0, 0, None, None, None, None, None, 0, 0])
     second = post_audit(client, patient, html, token, [1, 0, 0, None, None, None, None, None, 0, 0])
     assert first.headers["Location"] == second.headers["Location"]
+    earlier = first.headers["Location"].rsplit("/", 1)[1]
+    # A second form right after (a new token) is a second screening only when confirmed;
+    # the confirmed copy, sent ten times at once, is stored once.
     html, token = audit_form(client, patient)
     cookie = client.get_cookie("screening_session").value
     statuses: list[int] = []
@@ -202,7 +212,8 @@ def test_resend_and_concurrent_posts_store_one(app, clinic) -> None:
         c.set_cookie("screening_session", cookie)
         statuses.append(
             post_audit(
-                c, patient, html, token, [1, 0, 0, None, None, None, None, None, 0, 0]
+                c, patient, html, token, [1, 0, 0, None, None, None, None, None, 0, 0],
+                confirm_repeat=earlier,
             ).status_code
         )
 

@@ -29,6 +29,9 @@ CLEAR_TEXT = {
     "conversations": {"uuid"},
     "follow_ups": {"uuid", "pathway", "mode", "status"},
     "break_glass": {"uuid"},
+    # A form sent after the session ended, sealed under its author's key; the endpoint and
+    # path name the form (random uuids only), never a person.
+    "parked_forms": {"uuid", "endpoint", "path"},
 }
 
 

@@ -91,7 +91,9 @@ def answer_all(page: Page, indices: Sequence[int | None]) -> None:
 
 
 def answer_medication(page: Page, yes: set[int] = frozenset()) -> None:  # type: ignore[assignment]
-    for number in range(1, 5):
+    """Answer every question of the medication-and-falls checklist (M1-M6): yes for the
+    numbers in ``yes``, no for the others."""
+    for number in range(1, 7):
         item(page, f"M{number}").get_by_role(
             "radio", name=YES_NO[1 if number in yes else 0], exact=True
         ).check()

@@ -14,7 +14,14 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from screening.models import Assessment
-from tests.browser.clinician import answer_all, log_in, older_fnr, register_patient
+from tests.app.staffing import CHECKLIST_NO
+from tests.browser.clinician import (
+    answer_all,
+    answer_medication,
+    log_in,
+    older_fnr,
+    register_patient,
+)
 
 RNG = random.Random(88)
 ANSWERS = [1, 0, 0, None, None, None, None, None, 0, 0]  # items 2 and 3 zero: 4-8 skipped
@@ -38,6 +45,7 @@ def test_ten_concurrent_posts_store_one(live_server: str, page: Page, app, clini
         "submission_token": form.locator('input[name="submission_token"]').input_value(),
         "setting": "home_care",
         "action": "submit",
+        **CHECKLIST_NO,
         **{f"q{n + 1}": str(v) for n, v in enumerate(ANSWERS) if v is not None},
     }
     body = urlencode(fields)
@@ -103,6 +111,7 @@ def test_double_click_without_javascript_stores_one(  # type: ignore[no-untyped-
     register_patient(page, "Klikk Toganger", older_fnr(RNG, "male"))
     page.get_by_role("link", name="Ny AUDIT").click()
     answer_all(page, ANSWERS)
+    answer_medication(page)
     button = page.get_by_role("button", name="Vis resultat")
     button.scroll_into_view_if_needed()
     box = button.bounding_box()

@@ -143,6 +143,7 @@ def test_rest_of_the_round_fits_a_phone(live_server: str, open_page, clinic) -> 
     register_patient(phone, name, older_fnr(RNG, "male"))
     phone.get_by_role("link", name="Ny AUDIT").click()
     answer_all(phone, [2, 1, 1, 1, 0, 0, 1, 1, 0, 0])
+    answer_medication(phone)
     phone.get_by_role("button", name="Vis resultat").click()
     phone.get_by_role("link", name="Registrer samtalen").click()
     checked = {}

@@ -74,9 +74,11 @@ def submit_and_check_result(page: Page, expected: dict[str, str], pathway: str, 
     steps = page.locator(
         "section", has=page.get_by_role("heading", name="Slik ble tiltaksnivået bestemt")
     )
-    expect(steps.get_by_role("listitem").filter(has_text=re.compile(rf"^{rule}: "))).to_have_count(
-        1
-    )
+    # each step a plain sentence, its rule code only as small print after it
+    step = steps.get_by_role("listitem").filter(
+        has=page.locator(".rule-code", has_text=re.compile(rf"^regel {rule}$")))
+    expect(step).to_have_count(1)
+    expect(step).to_have_text(re.compile(rf"^[A-ZÆØÅ][^.]*\S.*regel {rule}$"))
     # the feedback picture: the score on the zone scale
     expect(page.locator(".result-summary figure svg")).to_be_visible()
     return page.url.rsplit("/", 1)[1]

@@ -27,7 +27,7 @@ from screening.crypto.keys import init_key_file
 from screening.models import Unit
 from screening.settings import Settings
 from tests.app.fnr import random_fnr
-from tests.app.staffing import PASSWORD, Person, make_staff, make_units
+from tests.app.staffing import CHECKLIST_NO, PASSWORD, Person, make_staff, make_units
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
@@ -274,6 +274,23 @@ class Browser:
         return csrf.group(1), token.group(1)
 
 
+CONFIRM_REPEAT = re.compile(r'name="confirm_repeat" value="([0-9a-f-]{36})"')
+
+
+def submit_screening(browser: Browser, path: str, form: dict[str, str]) -> Reply:
+    """Send a screening form as a nurse does who screens the same patient again and again:
+    when the app asks whether this is a new screening (the same patient and instrument a
+    short while ago, answered 409), she confirms it. The submission token is the same in
+    every send, so nothing is stored twice."""
+    reply = browser.post(path, form)
+    for _ in range(5):
+        match = CONFIRM_REPEAT.search(reply.body) if reply.status == 409 else None
+        if match is None:
+            break
+        reply = browser.post(path, {**form, "confirm_repeat": match.group(1)})
+    return reply
+
+
 class FormUnavailable(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(f"form answered {status}")
@@ -281,7 +298,9 @@ class FormUnavailable(Exception):
 
 
 def audit_form(csrf: str, token: str, answers: tuple[int, ...]) -> dict[str, str]:
+    """The AUDIT form as a nurse sends it, the medication-and-falls checklist included (the
+    patients here are 65 or older)."""
     form = {"csrf_token": csrf, "submission_token": token, "setting": "home_care",
-            "action": "submit"}
+            "action": "submit", **CHECKLIST_NO}
     form.update({f"q{i + 1}": str(v) for i, v in enumerate(answers)})
     return form

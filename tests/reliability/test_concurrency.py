@@ -26,7 +26,14 @@ from screening.services import access_log
 from tests.app.report_counts import counted_from_facts, stored_counts
 from tests.conftest import ON_POSTGRES, _pg_admin_url, _pg_execute
 from tests.reliability.common import AUDIT_ANSWERS
-from tests.reliability.server import Browser, Instance, Server, audit_form, prepare
+from tests.reliability.server import (
+    Browser,
+    Instance,
+    Server,
+    audit_form,
+    prepare,
+    submit_screening,
+)
 
 CLIENTS = 50
 FORMS_PER_CLIENT = 10  # each sent twice: 20 submissions per client
@@ -104,7 +111,7 @@ def _client(port: int, person: Any, patient: str, start: threading.Barrier,
 def _post(browser: Browser, url: str, form: dict[str, str], token: str,
           outcome: Outcome) -> None:
     try:
-        reply = browser.post(url, form)
+        reply = submit_screening(browser, url, form)
     except Exception as err:  # noqa: BLE001 - a lost answer counts as a failure
         outcome.errors.append(f"POST failed: {err!r}"[:300])
         outcome.add(token, 0, "")

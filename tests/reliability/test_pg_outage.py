@@ -26,7 +26,7 @@ from screening.models import Assessment
 from screening.services import access_log
 from tests.pg_cluster import _as_postgres, _bindir, cluster
 from tests.reliability.common import AUDIT_ANSWERS
-from tests.reliability.server import CSRF, Browser, Server, audit_form, prepare
+from tests.reliability.server import CSRF, Browser, Server, audit_form, prepare, submit_screening
 
 DOWN_S = 10
 ANSWER_WITHIN_S = 5.0
@@ -99,7 +99,8 @@ class Load(threading.Thread):
         started = time.monotonic()
         try:
             if kind == "submit":
-                reply = self.browser.post(path, audit_form(self.csrf, token, AUDIT_ANSWERS))
+                reply = submit_screening(self.browser, path,
+                                         audit_form(self.csrf, token, AUDIT_ANSWERS))
             else:
                 reply = self.browser.get(path)
             status, body = reply.status, reply.body
@@ -118,8 +119,8 @@ class Load(threading.Thread):
     def send_again(self) -> None:
         """After the outage: every form answered 503 is sent again, with its token."""
         for token in self.unanswered:
-            reply = self.browser.post(f"/patients/{self.patient}/screen/audit",
-                                      audit_form(self.csrf, token, AUDIT_ANSWERS))
+            reply = submit_screening(self.browser, f"/patients/{self.patient}/screen/audit",
+                                     audit_form(self.csrf, token, AUDIT_ANSWERS))
             assert reply.status == 303, reply.status
             self.acknowledged[token] = reply.location.rsplit("/", 1)[1]
 

@@ -1,0 +1,130 @@
+"""Reading stored assessments: one assessment with its patient and conversation (care
+relationship checked, the read logged), and a patient's history."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from ..crypto.keys import KeyRing
+from ..database import Database
+from ..models import Assessment, FollowUp, Patient, Staff, Unit
+from ..models.sealing import attach_key
+from . import patient_reads, patients
+
+_WITH_PATIENT = (
+    select(Assessment, Patient)
+    .join(Patient, Patient.id == Assessment.patient_id)
+    .where(Assessment.uuid == bindparam("uuid"))
+)
+
+
+@dataclass(frozen=True)
+class PlannedFollowUp:
+    """A follow-up made from this assessment, as the patient sheet names it."""
+
+    pathway: str
+    unit_name: str
+    due_date: date
+    mode: str
+    status: str
+
+
+_FOLLOW_UPS = (
+    select(FollowUp.pathway, Unit.name, FollowUp.due_date, FollowUp.mode, FollowUp.status)
+    .join(Unit, Unit.id == FollowUp.unit_id)
+    .where(FollowUp.assessment_id == bindparam("assessment"))
+    .order_by(FollowUp.due_date, FollowUp.id)
+)
+
+
+@dataclass(frozen=True)
+class AssessmentView:
+    uuid: str
+    patient: Any  # patients.PatientRecord
+    instrument: str
+    instrument_version: str
+    rule_set: str
+    rule_set_version: str
+    total: int
+    zone: str | None
+    level: int | None
+    flags: tuple[str, ...]
+    pathways: tuple[str, ...]
+    follow_up_weeks: int | None
+    setting: str
+    created_at: datetime
+    answers: dict[str, int | None]
+    context: dict[str, Any]
+    conversation: Any  # conversations.ConversationView | None
+    created_by: int | None = None
+    unit_id: int | None = None
+    voided_at: datetime | None = None
+    voided_by_name: str | None = None
+    void_reason: str | None = None
+    follow_ups: tuple[PlannedFollowUp, ...] = ()
+
+    @property
+    def void(self) -> bool:
+        return self.voided_at is not None
+
+
+def view(
+    db: Database, keyring: KeyRing, user: Any, assessment_uuid: str, action: str = "assessment_view"
+) -> AssessmentView:
+    """Open one assessment (care relationship checked, the read logged)."""
+    from .conversations import load as load_conversation
+
+    with patient_reads.reading(db) as session:
+        found = session.execute(_WITH_PATIENT, {"uuid": str(assessment_uuid)}).first()
+        if found is None:
+            raise patients.PatientError("not_found")
+        row, patient_row = found
+        record = patient_reads.open_to_read(
+            db, session, keyring, user, patient_row, action=action, afresh=False
+        ).record
+        attach_key(row, patients.data_key(keyring, patient_row))
+        conversation = load_conversation(session, keyring, patient_row, row.id)
+        voided_by = session.get(Staff, row.voided_by) if row.voided_by is not None else None
+        planned = tuple(PlannedFollowUp(*r) for r in session.execute(
+            _FOLLOW_UPS, {"assessment": row.id}))
+        return AssessmentView(
+            row.uuid,
+            record,
+            row.instrument,
+            row.instrument_version,
+            row.rule_set,
+            row.rule_set_version,
+            row.total,
+            row.zone,
+            row.level,
+            tuple(json.loads(row.flags)),
+            tuple(json.loads(row.pathways)),
+            row.follow_up_weeks,
+            row.setting,
+            row.created_at,
+            row.answers,
+            row.context,
+            conversation,
+            row.created_by,
+            row.unit_id,
+            row.voided_at,
+            voided_by.display_name if voided_by is not None else None,
+            row.void_reason if row.voided_at is not None else None,
+            planned,
+        )
+
+
+def history(session: Session, patient_row: Patient) -> list[Assessment]:
+    return list(
+        session.scalars(
+            select(Assessment)
+            .where(Assessment.patient_id == patient_row.id)
+            .order_by(Assessment.created_at)
+        )
+    )
