@@ -299,7 +299,7 @@ def _submit(
     # under the patient's key; its column values then go out in one Core INSERT.
     attach_key(row, patients.data_key(keyring, opened.row))
     row.answers = evaluation.answers
-    row.context = {
+    context: dict[str, Any] = {
         "age": record.age,
         "sex": record.sex,
         "setting": setting,
@@ -307,9 +307,10 @@ def _submit(
         "explanation": explanation(evaluation),
     }
     if checklist is not None:
-        row.context["checklist"] = (
+        context["checklist"] = (
             {"not_asked": checklist.not_asked} if checklist.not_asked
             else {"answers": dict(sorted(checklist.answers.items()))})
+    row.context = context
     # Core statements, not ORM objects: the write transaction holds the lock for less time
     # (benchmarks/README.md). A reused token fails the INSERT with IntegrityError (submit()).
     with db.write() as session:

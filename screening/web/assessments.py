@@ -25,7 +25,7 @@ from ..forms.instruments import (
 )
 from ..forms.voiding import VoidForm
 from ..i18n import current_lang as lang
-from ..localtime import local_today
+from ..localtime import local_date, local_today
 from ..services import assessments, patients, voiding
 from ..services.care import AccessDenied
 from ..services.conversations import agreed_goal
@@ -210,7 +210,7 @@ def _repeat_page(instrument, earlier):
         earlier=earlier,
         fields=fields,
         lang=lang(),
-        today=local_today(),
+        stored_today=local_date(earlier.created_at) == local_today(),
     ), 409
 
 

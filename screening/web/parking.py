@@ -115,4 +115,6 @@ def restored_form() -> MultiDict[str, str] | None:
             session.pop(PARKED_KEY, None)
         return None
     session.pop(PARKED_KEY, None)
+    flash(_("Here is the form as you sent it before your session ended: nothing was saved "
+            "yet. Check it and send it again."), "info")
     return MultiDict(fields)

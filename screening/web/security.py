@@ -29,7 +29,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from ..extensions import csrf
 from ..services.accounts import resume
 from .context import close_db_session, database, settings
-from .parking import is_parkable, park_for_login
+from .parking import ENDED_KEY, is_parkable, park_for_login
 
 PUBLIC_ENDPOINTS = frozenset({
     "static",
@@ -65,7 +65,9 @@ def _load_user() -> None:
     user = resume(database(), token, timedelta(minutes=conf.session_idle_minutes),
                   timedelta(hours=conf.session_max_hours))
     if user is None:
+        # Kept under another name: a form sent now still shows whose it was (web.parking).
         session.pop("sid", None)
+        session[ENDED_KEY] = token
         g.session_expired = True
         return
     g.staff = user

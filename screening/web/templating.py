@@ -62,8 +62,6 @@ NOT_ASKED_NAMES = {
     "done_recently": _l("gone through recently with the GP"),
     "other": _l("another reason"),
 }
-ZONE_LABELS_NB = ("I Lav risiko", "II Økt risiko", "III Skadelig", "IV Mulig avhengighet")
-ZONE_LABELS_EN = ("I Low risk", "II Increased risk", "III Harmful", "IV Possible dependence")
 # The patient sheet speaks of the action level (the zone alone can say "low risk" where the
 # rule set lowered the cut-off for a woman or an older adult). Bokmål: the sheet is the
 # patient's, in the patient's language.
@@ -115,16 +113,32 @@ def _sheet_date(value: object) -> str:
         return str(value)
 
 
+def zone_title(zone_id: str | None, lang: str | None = None) -> str:
+    """A WHO zone's name as the AUDIT instrument file gives it ("Sone II: risikofylt bruk"):
+    the one name of a zone on the result, the sheet and the reports."""
+    for zone in _audit_zones():
+        if zone.id == zone_id:
+            return zone.title(lang or current_lang())
+    return zone_id or ""
+
+
+def _audit_zones() -> tuple[Any, ...]:
+    from .context import catalogue
+
+    return tuple(catalogue().instrument("audit").zones)
+
+
 def zone_scale(total: int, lang: str | None = None) -> Markup:
     lang = lang or current_lang()
-    labels = ZONE_LABELS_NB if lang == "nb" else ZONE_LABELS_EN
+    zones = _audit_zones()
     title = (f"Poengsum {total} av 40 på sonene I–IV" if lang == "nb"
              else f"Score {total} of 40 on zones I–IV")
-    picture = zone_scale_svg(total, ("I", "II", "III", "IV"), title)
+    picture = zone_scale_svg(total, tuple(z.id for z in zones), title)
     # The zone names as HTML below the picture: readable on a phone, where SVG text shrinks.
     legend = "".join(
-        f'<li><span class="swatch zone-{zone}" aria-hidden="true"></span>{escape(label)}</li>'
-        for zone, label in zip(("1", "2", "3", "4"), labels, strict=True)
+        f'<li><span class="swatch zone-{zone.number}" aria-hidden="true"></span>'
+        f"{escape(zone.title(lang))}</li>"
+        for zone in zones
     )
     return picture + Markup(f'<ul class="zone-legend">{legend}</ul>')  # noqa: S704
 
@@ -149,6 +163,7 @@ def register_templating(app: Flask) -> None:
             "pathway_name": pathway_name,
             "pathway_ids": tuple(PATHWAYS),
             "zone_scale": zone_scale,
+            "zone_title": zone_title,
             "sheet_level_text": lambda level: SHEET_LEVEL_TEXT.get(level or 0, ""),
             "sheet_raised_text": lambda rule: SHEET_RAISED_TEXT.get(rule, ""),
             "sheet_mode": lambda m: SHEET_MODE_NB.get(m, m),
