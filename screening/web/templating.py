@@ -54,6 +54,17 @@ ACTION_NAMES = {
     "access_denied": _l("was refused access"),
     "undecryptable": _l("a field could not be opened"),
 }
+# The access log's outcomes and purposes (models.access.OUTCOMES, services.access_log.PURPOSES).
+OUTCOME_NAMES = {"ok": _l("carried out"), "denied": _l("refused"), "error": _l("failed")}
+PURPOSE_NAMES = {
+    "care": _l("health care"),
+    "break_glass": _l("emergency access"),
+    "registration": _l("registration"),
+    "erasure": _l("erasure"),
+    "patient_request": _l("the patient's request for access"),
+    "administration": _l("administration"),
+    "export": _l("export"),
+}
 ZONE_LABELS_NB = ("I Lav risiko", "II Økt risiko", "III Skadelig", "IV Mulig avhengighet")
 ZONE_LABELS_EN = ("I Low risk", "II Increased risk", "III Harmful", "IV Possible dependence")
 SHEET_ZONE_TEXT = {
@@ -118,6 +129,8 @@ def register_templating(app: Flask) -> None:
             "mode_name": lambda m: str(MODE_NAMES.get(m, m)),
             "flag_name": lambda f: str(FLAG_NAMES.get(f, f)),
             "action_name": lambda a: str(ACTION_NAMES.get(a, a)),
+            "outcome_name": lambda o: str(OUTCOME_NAMES.get(o, o)),
+            "purpose_name": lambda p: str(PURPOSE_NAMES.get(p, p)),
             "pathway_name": pathway_name,
             "pathway_ids": tuple(PATHWAYS),
             "zone_scale": zone_scale,
