@@ -41,6 +41,7 @@ from ..core.report_tables import (
     UNKNOWN,
     Report,
 )
+from .period_names import quarter_text
 from .templating import pathway_name
 
 NO_DATA = "–"
@@ -275,7 +276,7 @@ def trend_table(report: Report) -> TableView:
         if audit:
             cells.append(share(rates["conversation_level2"]))
             rates_used.append(rates["conversation_level2"])
-        rows.append(Row(label, cells))
+        rows.append(Row(quarter_text(label), cells))
     whole = report.trend_total[source]
     shown.append(whole)
     rows.append(Row(_("Total"), [count(whole, TOTAL)] + [count(whole, row_total(g))
