@@ -1,5 +1,6 @@
 """The filter of a patient's access-log page, read from the query string (a GET form without
 CSRF: it only reads, and it carries no identifier: Oslo dates, an action, a page number).
+Dates are written dd.mm.åååå; ISO dates (YYYY-MM-DD) are taken too.
 :meth:`AccessLogFilter.query` raises :class:`FilterError` with a code the view turns into a
 message in the user's language."""
 
@@ -11,7 +12,7 @@ from datetime import date, timedelta
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 
-from ..localtime import local_day_start
+from ..localtime import format_date, local_day_start
 from ..models.access import ACTIONS
 from ..services.access_log import PAGE_SIZE, AccessQuery
 from .base import Form
@@ -58,18 +59,27 @@ def parse_page(text: str | None) -> int:
     return int(text)
 
 
+DATE_FIELD = {"placeholder": _l("dd.mm.yyyy"), "autocomplete": "off", "size": 10,
+              "maxlength": 10}
+
+
 class AccessLogFilter(Form):
     class Meta:
         csrf = False  # a GET form that only reads
 
-    start = StringField(_l("From date"), render_kw={"type": "date"})
-    end = StringField(_l("To date"), render_kw={"type": "date"})
+    # Text, not type="date": a date input draws the browser's own format (03/29/2026 in a
+    # browser set up in English), and the interface has one: dd.mm.åååå.
+    start = StringField(_l("From date"), render_kw=DATE_FIELD)
+    end = StringField(_l("To date"), render_kw=DATE_FIELD)
     action = SelectField(_l("What was done"), default="", validate_choice=False)
 
     def query(self, page: int) -> AccessQuery:
         """Newest first, ``PAGE_SIZE`` a page, the days taken as Oslo days."""
         first = parse_day(self.start.data or "")
         last = parse_day(self.end.data or "")
+        # shown (and carried to the other pages) as the interface writes dates
+        self.start.data = format_date(first) if first else ""
+        self.end.data = format_date(last) if last else ""
         if first is not None and last is not None and first > last:
             raise FilterError("start_after_end")
         action = self.action.data or None

@@ -155,7 +155,9 @@ def test_paging_fifty_a_page_links_carry_no_identifier(world: Seeded, nurse) -> 
     assert older is not None
     link = older.group(1).replace("&amp;", "&")
     assert re.fullmatch(rf"/patients/{world.patients['p1']}/access-log\?"
-                        r"start=2026-05-04&end=2026-05-04&page=2", link)
+                        r"start=04.05.2026&end=04.05.2026&page=2", link)
+    # the dates are shown as the interface writes them, whichever way they were typed
+    assert 'value="04.05.2026"' in first
     last = nurse.get(link.replace("page=2", "page=3")).get_data(as_text=True)
     assert len(rows(last)) == 20 and "Viser 101–120 av 120 oppføringer." in last
     assert times(last)[-1][1] == "04.05.2026 10:00" and 'rel="next"' not in last
