@@ -146,6 +146,12 @@ def seed(app: Any, seed_value: int = 16) -> Seeded:
         world.names[key] = name
     world.assessments["audit"] = world.screen("sykepleier", "p1", answers=AUDIT_SEVEN)
     world.assessments["dudit"] = world.screen("sykepleier", "p1", "dudit")
+    # and the other end of the scale: every flag, level 4, every pathway; a positive DUDIT
+    for instrument, key in (("audit", "audit_high"), ("dudit", "dudit_positive")):
+        chosen = world.catalogue.instrument(instrument)
+        world.assessments[key] = world.screen(
+            "sykepleier", "p1", instrument,
+            answers={item.id: item.options[-1].index for item in chosen.items})
     world.assessments["gp_audit"] = world.screen("lege", "p2", answers=AUDIT_SEVEN,
                                                  setting="gp_practice")
     due = local_today() + timedelta(weeks=4)

@@ -40,7 +40,7 @@ def parameter_values(world: Seeded, who: str | None) -> dict[str, list[str]]:
     return {
         "patient_uuid": [world.patients[patient]],
         "assessment_uuid": [world.assessments[a] for a in ASSESSMENTS_OF.get(
-            who or "", ("audit", "dudit"))],
+            who or "", ("audit", "dudit", "audit_high", "dudit_positive"))],
         "follow_up_uuid": [world.follow_ups["open"]],
         "instrument_id": ["audit", "dudit"],
         "staff_uuid": [world.staff_uuid("sykepleier")],
