@@ -10,6 +10,7 @@ pseudonym. Output names staff and units, never the patient.
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import click
@@ -17,8 +18,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from .localtime import iso_local
+from .forms.access_log import FilterError, parse_day
+from .localtime import iso_local, local_day_start
 from .models import Patient
+from .models.access import ACTIONS
 from .services import access_log
 
 
@@ -49,20 +52,40 @@ def verify() -> None:
     click.get_current_context().exit(1)
 
 
+def _day(value: str | None, option: str) -> date | None:
+    try:
+        return parse_day(value or "")
+    except FilterError:
+        raise click.BadParameter("write the date as YYYY-MM-DD or dd.mm.yyyy (an Oslo date)",
+                                 param_hint=option) from None
+
+
 @access_log_group.command("patient")
 @click.argument("patient_uuid")
+@click.option("--from", "first", metavar="DATE", help="Entries from this Oslo date on.")
+@click.option("--to", "last", metavar="DATE", help="Entries up to and including this Oslo date.")
+@click.option("--action", type=click.Choice(ACTIONS), help="Only entries of this action.")
 @with_appcontext
-def patient(patient_uuid: str) -> None:
-    """List who has seen or changed the record of the patient PATIENT_UUID, and when."""
+def patient(patient_uuid: str, first: str | None, last: str | None,
+            action: str | None) -> None:
+    """List who has seen or changed the record of the patient PATIENT_UUID, and when: the
+    same entries as the patient's access-log page (times in Oslo, ISO 8601 with the offset;
+    days are Oslo days), oldest first."""
     try:
         canonical = str(uuid.UUID(patient_uuid.strip()))
     except ValueError:
         raise click.ClickException("PATIENT_UUID must be a patient's uuid, like "
                                    "123e4567-e89b-42d3-a456-426614174000") from None
+    since, until = _day(first, "--from"), _day(last, "--to")
+    if since and until and since > until:
+        raise click.BadParameter("comes after --to", param_hint="--from")
+    query = access_log.AccessQuery(
+        since=local_day_start(since) if since else None,
+        until=local_day_start(until + timedelta(days=1)) if until else None, action=action)
     db, keyring = _ext("db"), _ext("keys")
     with db.write() as session:
         known = session.scalar(select(Patient.id).where(Patient.uuid == canonical)) is not None
-        lines = access_log.patient_report(session, keyring, canonical)
+        lines = access_log.patient_report(session, keyring, canonical, query)
         access_log.record(session, keyring, access_log.SYSTEM, "access_report", canonical,
                           purpose="patient_request")
     if not known:
@@ -71,7 +94,7 @@ def patient(patient_uuid: str) -> None:
     if not lines:
         click.echo("No entries.")
         return
-    header = ("time (UTC)", "staff", "role", "unit", "action", "purpose", "outcome")
+    header = ("time (Oslo)", "staff", "role", "unit", "action", "purpose", "outcome")
     table = [header] + [
         (iso_local(line.at), _who(line), line.role, line.unit_code or "-",
          line.action, line.purpose, line.outcome)

@@ -71,3 +71,10 @@ def iso_local(value: datetime | None) -> str:
 def quarter_name(year: int, quarter: int, lang: str = "nb") -> str:
     """"1. kvartal 2026" (bokmål) or "Q1 2026" (English)."""
     return f"{quarter}. kvartal {year}" if lang == "nb" else f"Q{quarter} {year}"
+
+
+def local_day_start(day: date) -> datetime:
+    """The instant (UTC) at which ``day`` begins in Oslo: a filter "from 29.03.2026 to
+    29.03.2026" covers ``local_day_start(29.03.) <= at < local_day_start(30.03.)``, which is
+    23 hours long that day (and 25 on the last Sunday of October)."""
+    return datetime(day.year, day.month, day.day, tzinfo=OSLO).astimezone(UTC)

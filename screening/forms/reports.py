@@ -18,6 +18,7 @@ from .admin import choice
 from .base import Form
 
 KINDS = ("month", "quarter", "year", "custom")
+MONTH_PLACEHOLDER = _l("YYYY-MM")
 
 
 class ReportForm(Form):
@@ -27,12 +28,12 @@ class ReportForm(Form):
     kind = RadioField(_l("Period"), default="year", validate_choice=False, choices=[
         choice("month", _l("Month")), choice("quarter", _l("Quarter")),
         choice("year", _l("Year")), choice("custom", _l("From month to month"))])
-    month = StringField(_l("Month"), render_kw={"placeholder": "YYYY-MM", "size": 8})
+    month = StringField(_l("Month"), render_kw={"placeholder": MONTH_PLACEHOLDER, "size": 8})
     quarter = SelectField(_l("Quarter"), default="1", validate_choice=False,
-                          choices=[choice(str(q), f"Q{q}") for q in range(1, 5)])
+                          choices=[choice(str(q), _l("Q%(n)d", n=q)) for q in range(1, 5)])
     year = SelectField(_l("Year"), validate_choice=False)
-    start = StringField(_l("From month"), render_kw={"placeholder": "YYYY-MM", "size": 8})
-    end = StringField(_l("To month"), render_kw={"placeholder": "YYYY-MM", "size": 8})
+    start = StringField(_l("From month"), render_kw={"placeholder": MONTH_PLACEHOLDER, "size": 8})
+    end = StringField(_l("To month"), render_kw={"placeholder": MONTH_PLACEHOLDER, "size": 8})
     instrument = RadioField(_l("Instrument"), default="audit", validate_choice=False,
                             choices=[choice("audit", "AUDIT"), choice("dudit", "DUDIT")])
     setting = SelectField(_l("Setting"), default="", validate_choice=False, choices=[

@@ -246,19 +246,77 @@ class AccessLine:
     action: str
     purpose: str
     outcome: str
+    unit_name: str | None = None
 
 
-def patient_report(session: Session, keyring: KeyRing, patient_uuid: str) -> list[AccessLine]:
-    """Who has seen or changed one patient's record, oldest first. Found by pseudonym, so an
-    erased patient's entries are listed too; staff and unit names are joined in."""
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class AccessQuery:
+    """Which entries of one patient's log to list: from ``since`` (inclusive) to ``until``
+    (exclusive), both UTC instants; one action or all; ``limit`` entries from ``offset``
+    (no limit: all), oldest or newest first."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    action: str | None = None
+    offset: int = 0
+    limit: int | None = None
+    newest_first: bool = False
+
+    def __post_init__(self) -> None:
+        if self.action is not None and self.action not in ACTIONS:
+            raise ValueError("unknown access-log action")
+        if self.offset < 0 or (self.limit is not None and self.limit < 1):
+            raise ValueError("offset and limit must be positive")
+
+
+@dataclass(frozen=True)
+class AccessPage:
+    """The entries listed and how many match the query in all (for paging)."""
+
+    lines: list[AccessLine]
+    total: int
+
+
+def _conditions(keyring: KeyRing, patient_uuid: str, query: AccessQuery) -> list[Any]:
+    log = AccessLogEntry.__table__.c
+    conditions = [log.patient_pseudonym == pseudonym(keyring, patient_uuid)]
+    if query.since is not None:
+        conditions.append(log.at >= query.since.astimezone(UTC))
+    if query.until is not None:
+        conditions.append(log.at < query.until.astimezone(UTC))
+    if query.action is not None:
+        conditions.append(log.action == query.action)
+    return conditions
+
+
+def patient_report(session: Session, keyring: KeyRing, patient_uuid: str,
+                   query: AccessQuery | None = None) -> list[AccessLine]:
+    """Who has seen or changed one patient's record, oldest first unless the query says
+    otherwise. Found by pseudonym, so an erased patient's entries are listed too; staff and
+    unit names are joined in."""
+    query = query or AccessQuery()
     log = AccessLogEntry.__table__
     staff, unit = Staff.__table__, Unit.__table__
-    rows = session.execute(
+    statement = (
         select(log.c.id, log.c.at, log.c.staff_id, staff.c.username, staff.c.display_name,
                log.c.role, unit.c.code.label("unit_code"), log.c.action, log.c.purpose,
-               log.c.outcome)
+               log.c.outcome, unit.c.name.label("unit_name"))
         .select_from(log.outerjoin(staff, staff.c.id == log.c.staff_id)
                      .outerjoin(unit, unit.c.id == log.c.unit_id))
-        .where(log.c.patient_pseudonym == pseudonym(keyring, patient_uuid))
-        .order_by(log.c.id)).all()
-    return [AccessLine(**row._asdict()) for row in rows]
+        .where(*_conditions(keyring, patient_uuid, query))
+        .order_by(log.c.id.desc() if query.newest_first else log.c.id)
+        .offset(query.offset))
+    if query.limit is not None:
+        statement = statement.limit(query.limit)
+    return [AccessLine(**row._asdict()) for row in session.execute(statement).all()]
+
+
+def patient_page(session: Session, keyring: KeyRing, patient_uuid: str,
+                 query: AccessQuery) -> AccessPage:
+    """One page of :func:`patient_report` and the number of entries the query matches."""
+    total = session.scalar(select(func.count()).select_from(AccessLogEntry.__table__)
+                           .where(*_conditions(keyring, patient_uuid, query)))
+    return AccessPage(patient_report(session, keyring, patient_uuid, query), int(total or 0))

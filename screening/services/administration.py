@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 
 from ..database import Database
-from ..models import Membership, Staff, Unit
+from ..models import Membership, Staff, StaffSession, Unit
 from ..models.staff import UNIT_KINDS
 from . import accounts
 from .accounts import AccountError
@@ -36,6 +37,8 @@ class StaffRow:
     totp_enrolled: bool
     units: tuple[tuple[int, str, str], ...]  # (id, code, name)
     led_unit_ids: frozenset[int] = frozenset()  # units whose reports this person sees
+    created_at: datetime | None = None
+    last_seen_at: datetime | None = None  # the latest request of any of its sessions
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,11 @@ class UnitRow:
     members: int
 
 
-def _staff_row(staff: Staff) -> StaffRow:
+def _staff_row(staff: Staff, last_seen_at: datetime | None = None) -> StaffRow:
     return StaffRow(staff.id, staff.uuid, staff.username, staff.display_name, staff.role,
                     staff.hpr_number, staff.active, staff.totp_enrolled,
                     tuple((unit.id, unit.code, unit.name) for unit in staff.units),
-                    staff.led_unit_ids)
+                    staff.led_unit_ids, staff.created_at, last_seen_at)
 
 
 def list_staff(db: Database) -> list[StaffRow]:
@@ -68,7 +71,11 @@ def get_staff(db: Database, staff_uuid: str) -> StaffRow | None:
     session = db.read_session()
     try:
         staff = session.scalar(select(Staff).where(Staff.uuid == staff_uuid))
-        return _staff_row(staff) if staff is not None else None
+        if staff is None:
+            return None
+        last_seen = session.scalar(select(func.max(StaffSession.last_seen_at))
+                                   .where(StaffSession.staff_id == staff.id))
+        return _staff_row(staff, last_seen)
     finally:
         session.close()
 

@@ -309,7 +309,15 @@ def _result_page(shown, void_form: VoidForm, status: int):
         lang=lang(),
         void_form=void_form,
         may_void=not shown.void and voiding.may_void(g.staff, shown),
+        rule_set_title=_rule_set_title(shown.rule_set),
     ), status
+
+
+def _rule_set_title(rule_set_id: str) -> str:
+    try:
+        return catalogue().rule_set(rule_set_id).title(lang())
+    except UnknownId:
+        return rule_set_id  # a rule set no longer installed: its id is all there is
 
 
 VOID_MESSAGES = {

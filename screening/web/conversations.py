@@ -10,6 +10,7 @@ from wtforms import HiddenField
 
 from ..forms.base import Form
 from ..forms.conversation import field_values, read_record
+from ..forms.conversation_messages import problem_texts
 from ..i18n import current_lang
 from ..localtime import local_today
 from ..services import assessments, conversations, patients
@@ -91,8 +92,7 @@ def edit(assessment_uuid):
                 form.version.data = str(latest.version) if latest else ""
                 values = field_values(latest.record if latest else record)
             else:
-                for problem in err.problems:
-                    problems[problem.item_id or "_form"] = problem.message(current_lang())
+                problems.update(problem_texts(checklist, err.problems))
         else:
             flash(_("The conversation is saved."), "info")
             return redirect(url_for("assessments.result", assessment_uuid=shown.uuid), code=303)

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from ..forms.patients import BreakGlassForm, RegisterForm, SearchForm
-from ..models import Staff, Unit
+from ..models import Unit
 from ..models.sealing import Undecryptable
-from ..services import access_log, assessments, care, conversations, patients
+from ..services import assessments, care, conversations, patients
+from .access_history import render as access_page
 from .charts import trend_svg
 from .context import database, db_session, keyring, older_age
 from .patient_access import opened_patient
@@ -171,7 +172,4 @@ def break_glass(patient_uuid):
 @bp.get("/patients/<uuid:patient_uuid>/access-log")
 @roles(*CLINICIANS)
 def access_history(patient_uuid):
-    with opened_patient(str(patient_uuid), action="access_report") as (record, session, row):
-        entries = access_log.history(session, keyring(), row.uuid)
-        names = dict(session.execute(select(Staff.id, Staff.display_name)).all())
-    return render_template("patients/access_log.html", record=record, entries=entries, names=names)
+    return access_page(str(patient_uuid))

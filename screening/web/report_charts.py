@@ -22,6 +22,7 @@ from ..core.aggregation import (
     row_total,
 )
 from ..core.report_tables import LEVELS, Report
+from .period_names import quarter_text
 from .report_view import NO_DATA, level_name, result_name
 
 BAR = "#0b5cad"
@@ -87,7 +88,7 @@ def bars_svg(items: Sequence[Item], title: str, chart_id: str,
 def columns_svg(items: Sequence[Item], title: str, chart_id: str,
                 percent: bool = False) -> Markup:
     """Vertical columns over time, one per (label, value)."""
-    width, height, left, bottom, top = 640, 220, 12, 34, 22
+    width, height, left, bottom, top = 640, 236, 12, 48, 22
     plot_h = height - top - bottom
     slot = (width - 2 * left) / max(len(items), 1)
     peak = _peak(items, percent)
@@ -100,8 +101,7 @@ def columns_svg(items: Sequence[Item], title: str, chart_id: str,
         x = left + i * slot + slot * 0.15
         w = slot * 0.7
         centre = left + i * slot + slot / 2
-        parts.append(f'<text x="{centre:.1f}" y="{height - 12}" text-anchor="middle" '
-                     f'font-size="12" fill="{INK}">{escape(label)}</text>')
+        parts.append(_axis_label(label, centre, height - 28))
         if isinstance(value, str):
             parts.append(f'<rect x="{x:.1f}" y="{top}" width="{w:.1f}" height="{plot_h}" '
                          f'fill="none" stroke="{HIDDEN_STROKE}" stroke-dasharray="4 3"/>')
@@ -123,6 +123,17 @@ def columns_svg(items: Sequence[Item], title: str, chart_id: str,
     return Markup("".join(parts))  # noqa: S704 - every text in it went through escape()
 
 
+def _axis_label(label: str, centre: float, y: int) -> str:
+    """A column's label under the axis, in two lines when it has a space ("1. kvartal" over
+    "2026"): eight quarter names side by side would not fit on one line each."""
+    first, _space, second = label.rpartition(" ")
+    lines = [first, second] if first else [second]
+    spans = "".join(f'<tspan x="{centre:.1f}" dy="{0 if i == 0 else 15}">{escape(line)}</tspan>'
+                    for i, line in enumerate(lines))
+    return (f'<text x="{centre:.1f}" y="{y}" text-anchor="middle" font-size="12" '
+            f'fill="{INK}">{spans}</text>')
+
+
 ZONE_COLOURS = ("#2e7d32", "#b58900", "#c25e00", "#a4161a")
 
 
@@ -142,7 +153,7 @@ def charts(report: Report) -> list[tuple[str, Markup]]:
         drawn.append((title, bars_svg([(level_name(lv), _value(levels, row_total(lv)))
                                        for lv in LEVELS], title, "chart-levels")))
     title = _("Assessments per quarter")
-    drawn.append((title, columns_svg([(label, _value(release["results"], TOTAL))
+    drawn.append((title, columns_svg([(quarter_text(label), _value(release["results"], TOTAL))
                                       for label, release, _rates in report.trend],
                                      title, "chart-trend")))
     if audit:
@@ -150,7 +161,7 @@ def charts(report: Report) -> list[tuple[str, Markup]]:
         for label, _release, rates in report.trend:
             rate = rates["conversation_level2"]
             percent = rate.percent
-            shares.append((label, MARK_TEXT[LARGE] if rate.hidden
+            shares.append((quarter_text(label), MARK_TEXT[LARGE] if rate.hidden
                            else math.nan if percent is None else percent))
         title = _("Conversations delivered at level 2 or higher, per quarter (%)")
         drawn.append((title, columns_svg(shares, title, "chart-conversations", percent=True)))

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from ..localtime import iso_local
 from .report_view import Cell, TableView
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -26,13 +27,17 @@ def safe_text(text: str) -> str:
 
 
 def header_lines(context: dict[str, Any]) -> list[tuple[str, str]]:
+    """The file's head: the period in words and as ISO months (YYYY-MM), the time it was
+    made as ISO 8601 in Oslo time with the offset, then the legend of the marks."""
     return [
         (_("Report"), _("Anonymised screening report")),
         (_("Period"), context["period_text"]),
+        (_("From month"), context["period"].start),
+        (_("To month"), context["period"].end),
         (_("Instrument"), context["instrument_text"]),
         (_("Setting"), context["setting_text"]),
         (_("Units"), context["units_text"]),
-        (_("Made on"), context["made_on"]),
+        (_("Made on"), iso_local(context["made_at"])),
         *context["legend"],
     ]
 

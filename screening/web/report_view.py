@@ -41,7 +41,9 @@ from ..core.report_tables import (
     UNKNOWN,
     Report,
 )
-from .templating import pathway_name
+from ..i18n import current_lang
+from .period_names import quarter_text
+from .templating import pathway_name, zone_title
 
 NO_DATA = "–"
 MARKS = (SMALL, LARGE, UNSIZED)
@@ -113,11 +115,10 @@ def legend(k: int) -> list[tuple[str, str]]:
 
 
 def result_name(instrument: str, row: str) -> str:
-    names = {
-        "I": _("Zone I (low risk)"), "II": _("Zone II (hazardous use)"),
-        "III": _("Zone III (harmful use)"), "IV": _("Zone IV (possible dependence)"),
-        "negative": _("Negative"), "positive": _("Positive"), UNKNOWN: _("Not recorded"),
-    }
+    """A zone by the AUDIT file's own name (the same as on the result and the sheet)."""
+    if row in ("I", "II", "III", "IV"):
+        return zone_title(row)
+    names = {"negative": _("Negative"), "positive": _("Positive"), UNKNOWN: _("Not recorded")}
     return names.get(row, row)
 
 
@@ -131,7 +132,19 @@ def sex_name(sex: str) -> str:
 
 
 def level_name(level: str) -> str:
-    return _("Not recorded") if level == UNKNOWN else _("Level %(n)s", n=level)
+    """"Nivå 2: Enkle råd": the rule set's name of the level, as on the result."""
+    if level == UNKNOWN:
+        return _("Not recorded")
+    return _("Level %(n)s: %(name)s", n=level, name=level_title(int(level)))
+
+
+def level_title(level: int) -> str:
+    from ..core.rulesets import LevelPolicy
+    from .context import catalogue, settings
+
+    policy = catalogue().rule_set(settings().rule_set).policy("audit")
+    names = policy.level_names if isinstance(policy, LevelPolicy) else ()
+    return names[level - 1].get(current_lang()) if 0 < level <= len(names) else str(level)
 
 
 def follow_up_name(status: str) -> str:
@@ -275,7 +288,7 @@ def trend_table(report: Report) -> TableView:
         if audit:
             cells.append(share(rates["conversation_level2"]))
             rates_used.append(rates["conversation_level2"])
-        rows.append(Row(label, cells))
+        rows.append(Row(quarter_text(label), cells))
     whole = report.trend_total[source]
     shown.append(whole)
     rows.append(Row(_("Total"), [count(whole, TOTAL)] + [count(whole, row_total(g))

@@ -15,12 +15,13 @@ from typing import Any
 from flask import Blueprint, Response, abort, g, render_template, request
 from flask_babel import gettext as _
 
-from ..core.report_tables import Period, PeriodError, Report
+from ..core.report_tables import PeriodError, Report
 from ..forms.reports import ReportForm
-from ..localtime import format_date, local_today
+from ..localtime import now_utc
 from ..services import reports
 from . import report_files, report_view
 from .context import db_session, settings
+from .period_names import period_text
 from .report_charts import charts
 
 bp = Blueprint("reports", __name__)
@@ -80,20 +81,6 @@ def _prepare() -> tuple[ReportForm, reports.Filters | None, str | None, Report |
     return form, filters, None, report
 
 
-def period_text(period: Period) -> str:
-    """2024, 2024-Q2, 2024-05, or 2024-02 – 2024-07."""
-    start_year, start_month = period.start.split("-")
-    end_year, end_month = period.end.split("-")
-    if period.start == period.end:
-        return period.start
-    if start_year == end_year and (start_month, end_month) == ("01", "12"):
-        return start_year
-    first, last = int(start_month), int(end_month)
-    if start_year == end_year and first % 3 == 1 and last == first + 2:
-        return f"{start_year}-Q{last // 3}"
-    return f"{period.start} – {period.end}"
-
-
 def _context(filters: reports.Filters, report: Report) -> dict[str, Any]:
     setting_names = {None: _("Both settings"), "home_care": _("Home care"),
                      "gp_practice": _("GP practice")}
@@ -101,12 +88,12 @@ def _context(filters: reports.Filters, report: Report) -> dict[str, Any]:
     return {
         "report": report, "tables": report_view.tables(report),
         "key_figures": report_view.key_figures(report),
-        "period_text": period_text(filters.period),
+        "period_text": period_text(filters.period), "period": filters.period,
         "instrument_text": filters.instrument.upper(),
         "setting_text": setting_names.get(filters.setting, filters.setting),
         "units_text": ", ".join(names) if names else _("All units"),
         "legend": report_view.legend(report.k),
-        "k": report.k, "made_on": format_date(local_today()),
+        "k": report.k, "made_at": now_utc(),
         "query": request.query_string.decode("ascii", "replace"),
     }
 

@@ -62,6 +62,17 @@ NOT_ASKED_NAMES = {
     "done_recently": _l("gone through recently with the GP"),
     "other": _l("another reason"),
 }
+# The access log's outcomes and purposes (models.access.OUTCOMES, services.access_log.PURPOSES).
+OUTCOME_NAMES = {"ok": _l("carried out"), "denied": _l("refused"), "error": _l("failed")}
+PURPOSE_NAMES = {
+    "care": _l("health care"),
+    "break_glass": _l("emergency access"),
+    "registration": _l("registration"),
+    "erasure": _l("erasure"),
+    "patient_request": _l("the patient's request for access"),
+    "administration": _l("administration"),
+    "export": _l("export"),
+}
 # The patient sheet speaks of the action level (the zone alone can say "low risk" where the
 # rule set lowered the cut-off for a woman or an older adult). Bokmål: the sheet is the
 # patient's, in the patient's language.
@@ -160,6 +171,8 @@ def register_templating(app: Flask) -> None:
             "flag_name": lambda f: str(FLAG_NAMES.get(f, f)),
             "action_name": lambda a: str(ACTION_NAMES.get(a, a)),
             "not_asked_name": lambda r: str(NOT_ASKED_NAMES.get(r, r)),
+            "outcome_name": lambda o: str(OUTCOME_NAMES.get(o, o)),
+            "purpose_name": lambda p: str(PURPOSE_NAMES.get(p, p)),
             "pathway_name": pathway_name,
             "pathway_ids": tuple(PATHWAYS),
             "zone_scale": zone_scale,

@@ -460,7 +460,8 @@ def test_patient_command_lists_who_saw_the_record(app) -> None:
     result = runner.invoke(args=["access-log", "patient", patient.upper()])
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert lines[0].split()[:3] == ["time", "(UTC)", "staff"]
+    # Oslo time, ISO 8601 with the offset, as on the access-log page (the header said UTC)
+    assert lines[0].split()[:3] == ["time", "(Oslo)", "staff"]
     assert "nurse1 (Nurse1)" in lines[1] and "home-a" in lines[1] and "patient_view" in lines[1]
     assert "gp1 (Gp1)" in lines[2] and "denied" in lines[2]
     assert lines[-1] == "2 entries" and patient not in result.output
