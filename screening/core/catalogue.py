@@ -18,7 +18,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .conversation import Conversation, parse_conversation
+from .conversation import Conversation
+from .conversation_parser import parse_conversation
 from .errors import InstrumentFileError, UnknownId
 from .instruments import Instrument, parse_instrument
 from .reader import Problems

@@ -20,13 +20,10 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 
 from .errors import AnswerError, InvalidAnswer, UnknownId
-from .instrument_parser import parse_languages
 from .instruments import LanguageVersion
 from .pathways import PATHWAYS
-from .reader import ID_PATTERN, Problems, Table
 from .texts import Text, shown
 
 FIELD_TYPES = (
@@ -42,12 +39,17 @@ FIELD_TYPES = (
 )
 REQUIRED_WHEN = ("level_differs",)
 MAX_TEXT = 4000
+ANY = "*"  # required_if value: the other field has any value at all
 
 
 @dataclass(frozen=True, slots=True)
 class ChoiceOption:
     code: str
     labels: Text
+    # An urgent finding (suicidality, withdrawal risk), or a route fit for one (the GP the
+    # same day, the emergency primary care service, 113): an urgent finding needs an urgent
+    # route in the same item.
+    urgent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +63,16 @@ class Field:
     maximum: int | None = None
     options: tuple[ChoiceOption, ...] = ()
     required_when: str | None = None
+    # (field id, option code or ANY): filled in whenever that field of the same item has this
+    # value (a choice) or includes it (a multi_choice), at any level: a "reduce" goal needs
+    # its target, "other" its description, a safety finding its route.
+    required_if: tuple[str, str] | None = None
 
     def label(self, lang: str) -> str:
         return self.labels.get(lang)
+
+    def option(self, code: object) -> ChoiceOption | None:
+        return next((o for o in self.options if o.code == code), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +113,33 @@ class Conversation:
     def required_items(self, level: int) -> tuple[str, ...]:
         """The items that must be filled in at this action level."""
         return tuple(item.id for item in self.items if item.required_at(level))
+
+    def chosen_level(self, values: Mapping[str, object]) -> int | None:
+        """The action level chosen by clinical judgement in a record, if any."""
+        for item in self.items:
+            record = values.get(item.id)
+            if not isinstance(record, Mapping):
+                continue
+            for field in item.fields:
+                value = record.get(field.id)
+                if field.type == "level" and type(value) is int:
+                    return value
+        return None
+
+    def urgent_findings(self, values: Mapping[str, object]) -> tuple[tuple[ConversationItem,
+                                                                          ChoiceOption], ...]:
+        """The urgent options chosen in a record's multi-choice fields (suicidality,
+        withdrawal risk), with their item."""
+        found = []
+        for item in self.items:
+            record = values.get(item.id)
+            if not isinstance(record, Mapping):
+                continue
+            for field in item.fields:
+                chosen = record.get(field.id)
+                if field.type == "multi_choice" and isinstance(chosen, (list, tuple)):
+                    found += [(item, o) for o in field.options if o.urgent and o.code in chosen]
+        return tuple(found)
 
 
 # --------------------------------------------------------------------------- checking
@@ -171,6 +207,7 @@ def check_conversation(
         return (InvalidAnswer("not_mapping", None, value=shown(values)),)
     problems: list[AnswerError] = []
     by_id = {item.id: item for item in conversation.items}
+    chosen_level = conversation.chosen_level(values)
     for key in values:
         if key not in by_id:
             problems.append(
@@ -195,7 +232,9 @@ def check_conversation(
                         "unknown_field", f"{item.id}.{key}", known=", ".join(sorted(names))
                     )
                 )
-        required = item.required_at(suggested_level)
+        # What is required follows the higher of the suggested and the chosen level: an
+        # override upwards brings the higher level's steps with it.
+        required = item.required_at(max(suggested_level, chosen_level or 0))
         chosen = [record.get(f.id) for f in item.fields if f.type == "level"]
         differs = bool(chosen) and not _empty(chosen[0]) and chosen[0] != suggested_level
         for field in item.fields:
@@ -215,86 +254,67 @@ def check_conversation(
                 )
             elif field.required_when == "level_differs" and differs and missing:
                 problems.append(InvalidAnswer("override_reason", where, level=str(suggested_level)))
+            elif field.required_if and missing and _condition_holds(item, record,
+                                                                      field.required_if):
+                other, code = field.required_if
+                problems.append(InvalidAnswer("required_with", where, field=f"{item.id}.{other}",
+                                              value=code))
+            elif not missing and _needs_urgent(item, record, field, value):
+                problems.append(InvalidAnswer("urgent_route", where))
     return tuple(problems)
 
 
-# --------------------------------------------------------------------------- parsing
+def _condition_holds(item: ConversationItem, record: Mapping[str, object],
+                     condition: tuple[str, str]) -> bool:
+    other, code = condition
+    value = record.get(other)
+    if _empty(value):
+        return False
+    if code == ANY:
+        return True
+    return value == code or (isinstance(value, (list, tuple)) and code in value)
 
 
-def _parse_field(entry: Table) -> Field | None:
-    field_id = entry.string("id", pattern=ID_PATTERN)
-    kind = entry.string("type", choices=FIELD_TYPES)
-    labels = entry.text("label")
-    required = entry.boolean("required")
-    sealed = entry.boolean("sealed")
-    minimum = entry.integer("min", required=kind in ("integer", "level"))
-    maximum = entry.integer("max", required=kind in ("integer", "level"))
-    required_when = entry.string("required_when", required=False, choices=REQUIRED_WHEN)
-    options: list[ChoiceOption] = []
-    for option in entry.tables("options", required=kind in ("choice", "multi_choice")):
-        code = option.string("code", pattern=ID_PATTERN)
-        label = option.text("label")
-        option.finish()
-        if code and label:
-            if any(o.code == code for o in options):
-                option.error("code", f"duplicate option code {code!r}")
-            options.append(ChoiceOption(code, label))
-    if options and kind not in ("choice", "multi_choice"):
-        entry.error("options", f"a {kind} field has no options")
-    if minimum is not None and maximum is not None and minimum > maximum:
-        entry.error("max", f"{maximum} is below min {minimum}")
-    if sealed and kind != "text":
-        entry.error("sealed", "only text fields are sealed")
-    if required_when and kind != "text":
-        entry.error("required_when", "only a text field can become required")
-    entry.finish()
-    if not (field_id and kind and labels):
-        return None
-    return Field(
-        field_id, kind, labels, required, sealed, minimum, maximum, tuple(options), required_when
-    )
+def _needs_urgent(item: ConversationItem, record: Mapping[str, object], field: Field,
+                  value: object) -> bool:
+    """A route (a choice with urgent options) that is not urgent for an urgent finding of
+    the same item."""
+    if field.type != "choice" or not any(o.urgent for o in field.options):
+        return False
+    urgent_finding = any(
+        f.type == "multi_choice" and isinstance(record.get(f.id), (list, tuple))
+        and any(o.urgent and o.code in record[f.id] for o in f.options)  # type: ignore[operator]
+        for f in item.fields)
+    chosen = field.option(value)
+    return urgent_finding and not (chosen is not None and chosen.urgent)
 
 
-def parse_conversation(data: Mapping[str, object], problems: Problems) -> Conversation | None:
-    root = Table(problems, data)
-    before = len(problems.errors)
-    conversation_id = root.string("id", pattern=ID_PATTERN)
-    root.string("kind", choices=("conversation",))
-    version = root.integer("version", minimum=1)
-    titles = root.text("title")
-    attribution = root.text("attribution")
-    languages = parse_languages(root)
-    items: list[ConversationItem] = []
-    for number, entry in enumerate(root.tables("items"), start=1):
-        item_id = entry.string("id", pattern=ID_PATTERN)
-        given = entry.integer("number", minimum=1)
-        title = entry.text("title")
-        level = entry.integer("required_from_level", required=False, minimum=1)
-        parsed = [_parse_field(f) for f in entry.tables("fields")]
-        fields = [f for f in parsed if f is not None]
-        entry.finish()
-        if given is not None and given != number:
-            entry.error("number", f"is {given} but this is item {number} in order")
-        if any(i.id == item_id for i in items):
-            entry.error("id", f"duplicate item id {item_id!r}")
-        ids = [f.id for f in fields]
-        if len(set(ids)) != len(ids):
-            entry.error("fields", "field ids must be unique")
-        levels = [f for f in fields if f.type == "level"]
-        if any(f.required_when for f in fields) and len(levels) != 1:
-            entry.error("fields", "required_when = 'level_differs' needs one level field")
-        if item_id and given and title and len(fields) == len(parsed):
-            items.append(ConversationItem(item_id, given, title, tuple(fields), level))
-    root.finish()
-    if len(problems.errors) != before:
-        return None
-    assert conversation_id and version and titles and attribution
-    return Conversation(
-        conversation_id,
-        version,
-        titles,
-        attribution,
-        MappingProxyType(languages),
-        tuple(items),
-        problems.name,
-    )
+META = "_meta"  # beside the item ids in a stored record: what the app recorded itself
+
+
+def stamp_routes(conversation: Conversation, record: Mapping[str, object],
+                 previous: Mapping[str, object] | None, now: str) -> dict[str, object]:
+    """The record to store: as checked, plus when each item's route (a choice with urgent
+    options, e.g. the safety finding's "routed to") was first recorded with its value; an
+    unchanged route keeps its first time. ``now`` is an ISO 8601 UTC instant."""
+    before = previous.get(META) if isinstance(previous, Mapping) else None
+    routed: dict[str, object] = {}
+    old = before.get("routed_at") if isinstance(before, Mapping) else None
+    for item in conversation.items:
+        values = record.get(item.id)
+        if not isinstance(values, Mapping):
+            continue
+        for field in item.fields:
+            if field.type != "choice" or not any(o.urgent for o in field.options):
+                continue
+            value = values.get(field.id)
+            if _empty(value):
+                continue
+            where = f"{item.id}.{field.id}"
+            kept = old.get(where) if isinstance(old, Mapping) else None
+            same = (isinstance(kept, Mapping) and kept.get("value") == value)
+            routed[where] = kept if same else {"value": value, "at": now}
+    stored = {k: v for k, v in record.items() if k != META}
+    if routed:
+        stored[META] = {"routed_at": routed}
+    return stored

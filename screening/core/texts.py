@@ -119,6 +119,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{item}: må fylles ut når tiltaksnivået er {level} eller høyere",
         "{item}: required when the action level is {level} or higher",
     ),
+    "required_with": (
+        "{item}: må fylles ut når {field} er {value}",
+        "{item}: required when {field} is {value}",
+    ),
+    "urgent_route": (
+        "{item}: et akutt funn må sendes videre samme dag (fastlege samme dag, legevakt "
+        "116 117, eller 113)",
+        "{item}: an urgent finding must be routed the same day (GP the same day, emergency "
+        "primary care 116 117, or 113)",
+    ),
     "override_reason": (
         "{item}: et annet nivå enn det foreslåtte ({level}) krever en begrunnelse",
         "{item}: a level other than the suggested one ({level}) needs a reason",

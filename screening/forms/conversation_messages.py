@@ -39,6 +39,25 @@ def problem_text(checklist: Conversation, problem: AnswerError) -> str:
                      label=label, level=level)
         return _("Fill in “%(label)s”: it is needed from action level %(level)s.",
                  label=label, level=level)
+    if problem.code == "required_with":
+        other = field_of(checklist, problem.fields.get("field"))
+        other_label = other.label(current_lang()) if other is not None else ""
+        chosen = other.option(problem.fields.get("value")) if other is not None else None
+        verb_choose = field.type in ("choice", "multi_choice", "pathway")
+        if chosen is None:  # any value of the other field
+            return (_("Choose “%(label)s”: it is needed when “%(other)s” is filled in.",
+                      label=label, other=other_label) if verb_choose else
+                    _("Fill in “%(label)s”: it is needed when “%(other)s” is filled in.",
+                      label=label, other=other_label))
+        return (_("Choose “%(label)s”: it is needed when “%(other)s” is “%(value)s”.",
+                  label=label, other=other_label, value=chosen.labels.get(current_lang()))
+                if verb_choose else
+                _("Fill in “%(label)s”: it is needed when “%(other)s” is “%(value)s”.",
+                  label=label, other=other_label, value=chosen.labels.get(current_lang())))
+    if problem.code == "urgent_route":
+        return _("“%(label)s”: suicidal thoughts and withdrawal risk need help the same day: "
+                 "the GP the same day, the emergency primary care service (116 117), or 113 "
+                 "when life is at risk.", label=label)
     if problem.code == "override_reason":
         return _("Fill in “%(label)s”: you chose a level other than the suggested level "
                  "%(level)s.", label=label, level=level)

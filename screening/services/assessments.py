@@ -183,7 +183,10 @@ _RECENT = (
            Assessment.instrument == bindparam("instrument"),
            Assessment.created_by == bindparam("staff"),
            Assessment.created_at >= bindparam("since"),
-           Assessment.voided_at.is_(None))
+           Assessment.voided_at.is_(None),
+           # the same form stored meanwhile by a concurrent send is not a repeat: it is the
+           # one this send returns (the token's unique index decides)
+           Assessment.submission_token != bindparam("token"))
     .order_by(Assessment.created_at.desc(), Assessment.id.desc())
     .limit(1)
 )
@@ -258,7 +261,7 @@ def _submit(
         if checklist is not None and instrument_id == "audit":
             _require_checklist(catalogue, rule_set_id, record.age, checklist)
         _refuse_unconfirmed_repeat(session, keyring, opened.row, user, instrument_id, answers,
-                                   now, confirm_repeat)
+                                   now, token, confirm_repeat)
     facts = PatientFacts(sex=record.sex, age=record.age, setting=setting, medication=medication)
     evaluation = evaluate(catalogue, instrument_id, answers, facts, rule_set_id)
     instrument = catalogue.instrument(instrument_id)
@@ -348,9 +351,10 @@ def _require_checklist(catalogue: Catalogue, rule_set_id: str | None, age: int,
 def _refuse_unconfirmed_repeat(session: Session, keyring: KeyRing, patient_row: Patient,
                                user: Any, instrument_id: str,
                                answers: Mapping[str, int | None], now: datetime,
-                               confirm_repeat: str | None) -> None:
+                               token: str, confirm_repeat: str | None) -> None:
     found = session.execute(_RECENT, {"patient": patient_row.id, "instrument": instrument_id,
-                                      "staff": user.id, "since": now - REPEAT_WINDOW}).first()
+                                      "staff": user.id, "since": now - REPEAT_WINDOW,
+                                      "token": token}).first()
     if found is None or (confirm_repeat and confirm_repeat == found.uuid):
         return
     earlier = Assessment(uuid=found.uuid, answers_sealed=found.answers_sealed)

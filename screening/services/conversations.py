@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..core.catalogue import Catalogue
-from ..core.conversation import check_conversation
+from ..core.conversation import check_conversation, stamp_routes
 from ..core.errors import AnswerError
 from ..core.rulesets import LevelPolicy
 from ..crypto.keys import KeyRing
@@ -136,7 +136,7 @@ def save(
                 created_at=now,
             )
             attach_key(row, key)
-            row.record = dict(record)
+            row.record = stamp_routes(checklist, record, None, now.isoformat())
             row.chosen_level = chosen if isinstance(chosen, int) else None
             row.updated_at = now
             session.add(row)
@@ -154,7 +154,7 @@ def save(
             if expected_version is None or row.version != expected_version:
                 raise ConversationError("conflict")
             attach_key(row, key)
-            row.record = dict(record)
+            row.record = stamp_routes(checklist, record, row.record, now.isoformat())
             row.chosen_level = chosen if isinstance(chosen, int) else None
             row.updated_at = now
             try:

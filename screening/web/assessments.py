@@ -8,12 +8,14 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from ..core.conversation import META
 from ..core.errors import AnswerError, IncompleteAnswers, UnknownId
 from ..core.scoring import asked_items
 from ..forms.instruments import (
@@ -26,7 +28,7 @@ from ..forms.instruments import (
 from ..forms.voiding import VoidForm
 from ..i18n import current_lang as lang
 from ..localtime import local_date, local_today
-from ..services import assessments, patients, voiding
+from ..services import assessments, conversations, patients, voiding
 from ..services.care import AccessDenied
 from ..services.conversations import agreed_goal
 from .context import catalogue, database, keyring, older_age, settings
@@ -310,7 +312,42 @@ def _result_page(shown, void_form: VoidForm, status: int):
         void_form=void_form,
         may_void=not shown.void and voiding.may_void(g.staff, shown),
         rule_set_title=_rule_set_title(shown.rule_set),
+        urgent=_urgent(shown),
     ), status
+
+
+@dataclass(frozen=True)
+class _Urgent:
+    """An urgent safety finding of the conversation, with the route recorded for it."""
+
+    findings: tuple[str, ...]
+    route: str | None
+    routed_at: datetime | None
+
+
+def _urgent(shown) -> _Urgent | None:
+    record = shown.conversation.record if shown.conversation else None
+    if not isinstance(record, dict):
+        return None
+    checklist = catalogue().conversation(conversations.CHECKLIST)
+    found = checklist.urgent_findings(record)
+    if not found:
+        return None
+    item = found[0][0]
+    route_field = next((f for f in item.fields if f.type == "choice"
+                        and any(o.urgent for o in f.options)), None)
+    route = route_field.option((record.get(item.id) or {}).get(route_field.id)) \
+        if route_field else None
+    stamps = ((record.get(META) or {}).get("routed_at") or {}) if route_field else {}
+    stamp = stamps.get(f"{item.id}.{route_field.id}") if route_field else None
+    at = None
+    if isinstance(stamp, dict) and isinstance(stamp.get("at"), str):
+        try:
+            at = datetime.fromisoformat(stamp["at"])
+        except ValueError:
+            at = None
+    return _Urgent(tuple(o.labels.get(lang()) for _item, o in found),
+                   route.labels.get(lang()) if route else None, at)
 
 
 def _rule_set_title(rule_set_id: str) -> str:

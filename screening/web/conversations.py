@@ -107,5 +107,7 @@ def edit(assessment_uuid):
         values=values,
         problems=problems,
         lang=current_lang(),
-        required=set(checklist.required_items(shown.level or 1)),
+        # the higher of the suggested level and the one chosen by clinical judgement
+        required=set(checklist.required_items(max(
+            shown.level or 1, checklist.chosen_level(existing.record if existing else {}) or 0))),
     ), status

@@ -156,6 +156,7 @@ def test_rest_of_the_round_fits_a_phone(live_server: str, open_page, clinic) -> 
     check("conversation", "Kort samtaleintervensjon")
     phone.get_by_role("checkbox", name=re.compile("^Tilbakemelding gitt")).check()
     phone.get_by_role("radio", name="redusere", exact=True).check()
+    phone.get_by_label("Mål: enheter per uke").fill("7")  # a goal to reduce has its target
     phone.get_by_role("radio", name="hjemmebesøk", exact=True).check()
     phone.get_by_role("button", name="Lagre samtalen").click()
     phone.get_by_role("link", name="Pasientark (utskrift)").click()
