@@ -7,10 +7,11 @@ from .base import Base
 from .conversations import Conversation, FollowUp
 from .patients import Patient
 from .report_counts import ReportMonthCount
+from .search import PatientSearchTerm, RecentPatient
 from .staff import LoginAttempt, Membership, Staff, StaffSession, Unit
 
 __all__ = [
     "AccessLogEntry", "AccessLogHead", "Assessment", "Base", "BreakGlass", "Conversation",
-    "Draft", "FollowUp", "LoginAttempt", "Membership", "Patient", "ReportFact",
-    "ReportMonthCount", "Staff", "StaffSession", "Unit",
+    "Draft", "FollowUp", "LoginAttempt", "Membership", "Patient", "PatientSearchTerm",
+    "RecentPatient", "ReportFact", "ReportMonthCount", "Staff", "StaffSession", "Unit",
 ]
