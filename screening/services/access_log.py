@@ -248,9 +248,7 @@ class AccessLine:
     outcome: str
 
 
-def patient_report(session: Session, keyring: KeyRing, patient_uuid: str) -> list[AccessLine]:
-    """Who has seen or changed one patient's record, oldest first. Found by pseudonym, so an
-    erased patient's entries are listed too; staff and unit names are joined in."""
+def _lines(session: Session, *where: Any) -> list[AccessLine]:
     log = AccessLogEntry.__table__
     staff, unit = Staff.__table__, Unit.__table__
     rows = session.execute(
@@ -259,6 +257,20 @@ def patient_report(session: Session, keyring: KeyRing, patient_uuid: str) -> lis
                log.c.outcome)
         .select_from(log.outerjoin(staff, staff.c.id == log.c.staff_id)
                      .outerjoin(unit, unit.c.id == log.c.unit_id))
-        .where(log.c.patient_pseudonym == pseudonym(keyring, patient_uuid))
+        .where(*where)
         .order_by(log.c.id)).all()
     return [AccessLine(**row._asdict()) for row in rows]
+
+
+def patient_report(session: Session, keyring: KeyRing, patient_uuid: str) -> list[AccessLine]:
+    """Who has seen or changed one patient's record, oldest first. Found by pseudonym, so an
+    erased patient's entries are listed too; staff and unit names are joined in."""
+    log = AccessLogEntry.__table__
+    return _lines(session, log.c.patient_pseudonym == pseudonym(keyring, patient_uuid))
+
+
+def lines_of(session: Session, action: str, since: datetime) -> list[AccessLine]:
+    """Every entry of one action since a time, oldest first (for review: who, when, where;
+    the patient is not named)."""
+    log = AccessLogEntry.__table__
+    return _lines(session, log.c.action == action, log.c.at >= since)

@@ -142,7 +142,9 @@ def _log(db: Database, keyring: KeyRing, user: User, opened: dict[int, Listed],
          grants: dict[int, tuple[str, Grant]], broken: list[Patient]) -> None:
     if not opened and not broken:
         return
-    with db.write_statements() as conn:
+    # An ORM session, not bare statements: its transaction reads the access log's head
+    # once for all the rows, where a bare connection would read it again for each.
+    with db.write() as conn:
         for patient_id in sorted(opened):
             patient_uuid, grant = grants[patient_id]
             access_log.record(conn, keyring, actor_for(user, grant.unit_id), "patient_list",

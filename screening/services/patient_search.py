@@ -236,7 +236,9 @@ def _confirmed(session: Session, keyring: KeyRing, user: User, candidates: set[i
 
 def _log_shown(db: Database, keyring: KeyRing, user: User,
                shown: list[tuple[Patient, Grant]], broken: list[Patient]) -> None:
-    with db.write_statements() as conn:
+    # An ORM session, not bare statements: its transaction reads the access log's head
+    # once for all the rows, where a bare connection would read it again for each.
+    with db.write() as conn:
         for row, grant in shown:
             access_log.record(conn, keyring, actor_for(user, grant.unit_id), "patient_search",
                               row.uuid, purpose=grant.purpose)
@@ -304,12 +306,21 @@ def _nobody() -> Patient:
     return Patient(id=0, unit_id=0)
 
 
+@dataclass(frozen=True)
+class Emergency:
+    """The patient found by emergency access, and whether a grant was made for it (not when
+    the user had a care relationship already)."""
+
+    uuid: str
+    granted: bool
+
+
 def emergency_by_fnr(db: Database, keyring: KeyRing, user: User, fnr: str,
-                     reason: str) -> str | None:
-    """Emergency access by fødselsnummer, with a reason: the uuid of the patient with the
-    number, now open to ``user`` (a break-the-glass grant for 24 hours, logged and listed
-    for review, unless a care relationship exists already), or None when no patient has
-    the number (logged as a ``patient_search`` for break-the-glass, with no patient).
+                     reason: str) -> Emergency | None:
+    """Emergency access by fødselsnummer, with a reason: the patient with the number, now
+    open to ``user`` (a break-the-glass grant for 24 hours, logged and listed for review,
+    unless a care relationship exists already), or None when no patient has the number
+    (logged as a ``patient_search`` for break-the-glass, with no patient).
 
     ``PatientError("invalid_fnr")``; :class:`~screening.services.care.CareError` for a
     reason too short or too long (checked before the number is looked up) or a role that
@@ -335,11 +346,12 @@ def emergency_by_fnr(db: Database, keyring: KeyRing, user: User, fnr: str,
                               purpose="break_glass")
         return None
     if grant is not None:
-        return search_fnr(db, keyring, user, info.normalised)
+        found = search_fnr(db, keyring, user, info.normalised)
+        return None if found is None else Emergency(found, granted=False)
     try:
         care.break_glass(db, keyring, user, patient.uuid, cleaned)
     except care.CareError as err:
         if err.code == "unknown_patient":  # erased meanwhile
             return None
         raise
-    return patient.uuid
+    return Emergency(patient.uuid, granted=True)

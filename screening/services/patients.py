@@ -273,6 +273,9 @@ def register(db: Database, keyring: KeyRing, actor: Actor | User, *, fnr: str, n
         # A concurrent registration of the same number won the race (PostgreSQL; SQLite
         # serialises writers). The parameters of the error are not shown anywhere.
         if _index_exists(db, index):
+            if not isinstance(actor, Actor):  # answered and logged as any refusal
+                with db.write() as session:
+                    refuse_if_taken(session, keyring, actor, index)
             raise PatientError("duplicate_fnr") from None
         raise
     log.info("patient registered in unit %s", unit_id)

@@ -128,5 +128,7 @@ def emergency() -> Response | tuple[str, int]:
         return not_in_your_units(search, fnr, form), 422
     if found is None:
         return not_in_your_units(search, fnr, unknown=True), 200
-    flash(_("Emergency access granted for 24 hours. It is logged and will be reviewed."), "info")
-    return redirect(url_for("patients.page", patient_uuid=found), code=303)
+    if found.granted:
+        flash(_("Emergency access granted for 24 hours. It is logged and will be reviewed."),
+              "info")
+    return redirect(url_for("patients.page", patient_uuid=found.uuid), code=303)

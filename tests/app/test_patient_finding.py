@@ -139,6 +139,12 @@ def test_emergency_access_by_number(app, clinic: Clinic) -> None:
     assert [(r.action, r.purpose, r.patient_pseudonym) for r in log_rows(clinic)[before:]] == [
         ("break_glass", "break_glass", pseudonym(clinic.keyring, theirs.uuid))]
     assert nurse.get(f"/patients/{theirs.uuid}").status_code == 200
+    # a patient of her own unit needs no grant: opened, and no grant made
+    mine = register_many(clinic, 1, seed=31)[0]
+    own = emergency(nurse, page, mine.fnr, "Akutt tilsyn på kveldsvakt")
+    assert own.status_code == 303 and own.headers["Location"].endswith(mine.uuid)
+    assert count(clinic, BreakGlass) == 1
+    assert "Nødtilgang gitt" not in nurse.get(own.headers["Location"]).get_data(as_text=True)
     # bad numbers are a plain message, nothing logged
     before = len(log_rows(clinic))
     for bad in ("", "123", theirs.fnr[:10] + "x"):
@@ -177,6 +183,12 @@ def test_registering_another_units_number_is_refused_neutrally_and_logged(
     assert "allerede registrert" in own.get_data(as_text=True)
     assert log_rows(clinic)[-1].action == "duplicate_refused"
     assert log_rows(clinic)[-1].unit_id == clinic.units["home-b"]
+    # listed for review: who and when, never the patient
+    listed = app.test_cli_runner().invoke(args=["access-log", "refusals", "--days", "1"])
+    assert listed.exit_code == 0, listed.output
+    assert "nurse-a (Nurse-A)" in listed.output and "nurse-b (Nurse-B)" in listed.output
+    assert "2 refused registration(s)" in listed.output
+    assert theirs.name not in listed.output and theirs.fnr not in listed.output
 
 
 # ----------------------------------------------------------------- lists
