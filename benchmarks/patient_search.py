@@ -16,6 +16,8 @@ one access-log row per patient shown written and committed):
 * ``names``: 200 searches typed as a nurse would: 3 to 6 letters of a patient's surname,
   or 2 to 4 letters of the given name and 2 to 4 of the surname;
 * ``birth date``: 50 searches for a patient's birth date (dd.mm.åååå);
+* ``broadest``: one or two letters of the ten commonest surnames, the most work one search
+  does (up to ``CANDIDATE_MAX`` candidates opened; beyond that none, "type more");
 * the **baseline**, in the same run: 200 look-ups by fødselsnummer through
   ``patient_search.search_fnr`` (HMAC, one indexed SELECT, the care check, the sealed
   number opened, one access-log row written and committed): the plain indexed look-up.
@@ -38,6 +40,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -197,6 +200,10 @@ def run(name: str, url: str, folder: Path, keyring: KeyRing, crowds: list[list[P
             typed.append(f"{person.given[:rng.randint(2, 4)]} {person.surname[:rng.randint(2, 4)]}"
                          .lower())
     dated = [f"{p.birth:%d.%m.%Y}" for p in rng.sample(mine, DATE_SEARCHES)]
+    # the broadest searches: one or two letters of the commonest surnames (the most work a
+    # search does: up to CANDIDATE_MAX candidates opened, or none when there are more)
+    common = [name for name, _n in Counter(p.surname for p in mine).most_common(10)]
+    broad = [name[:2].lower() for name in common] + [name[:1].lower() for name in common[:5]]
     numbers = [p.fnr for p in rng.sample(mine, NUMBER_LOOKUPS)]
 
     def by_name(text: str) -> patient_search.Found:
@@ -209,6 +216,7 @@ def run(name: str, url: str, folder: Path, keyring: KeyRing, crowds: list[list[P
     assert all(found), "a number look-up failed"
     name_times, results = timed(by_name, typed)
     date_times, dated_results = timed(by_name, dated)
+    broad_times, broad_results = timed(by_name, broad)
     assert all(r.hits or r.too_many for r in results + dated_results), "a search found nobody"
     shown = [len(r.hits) for r in results]
     log(f"by fødselsnummer (baseline): {summary(number_times)}")
@@ -216,12 +224,15 @@ def run(name: str, url: str, folder: Path, keyring: KeyRing, crowds: list[list[P
         f"{statistics.median(shown):.0f}, {sum(r.more for r in results)} with more than 25, "
         f"{sum(r.too_many for r in results)} with too many to open")
     log(f"by birth date, {len(dated)} searches: {summary(date_times)}")
+    log(f"broadest, {len(broad)} searches of 1-2 letters: {summary(broad_times)}; "
+        f"{sum(r.too_many for r in broad_results)} with too many to open")
     db.dispose()
     median_names, median_number = statistics.median(name_times), statistics.median(number_times)
     return {
         "names_10k_ms": round(median_names, 1),
         "names_p95_ms": round(sorted(name_times)[int(len(name_times) * 0.95)], 1),
         "birth_date_ms": round(statistics.median(date_times), 1),
+        "broadest_max_ms": round(max(broad_times), 1),
         "indexed_ms": round(median_number, 2),
         "ratio_vs_indexed": round(median_names / median_number, 2),
     }

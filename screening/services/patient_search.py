@@ -173,12 +173,27 @@ def search_names(db: Database, keyring: KeyRing, user: User, query: Query,
     finally:
         session.close()
     matched.sort(key=lambda m: m[0])
-    shown = matched[:limit]
+    shown = []
+    for _key, row, name, grant in matched[:limit]:
+        born = _birth_date(row)  # opened for those shown only, unless the query has dates
+        if born is None:
+            broken.append(row)
+        else:
+            shown.append((_key, born.isoformat(), row, name, born, grant))
+    shown.sort(key=lambda s: s[:2])
     hits = tuple(Hit(row.uuid, name, born, age_on(born, today), units.get(row.unit_id, ""))
-                 for _key, row, name, born, _grant in shown)
-    _log_shown(db, keyring, user, [(row, grant) for _key, row, _n, _b, grant in shown],
+                 for *_keys, row, name, born, _grant in shown)
+    _log_shown(db, keyring, user, [(row, grant) for *_rest, row, _n, _b, grant in shown],
                broken)
     return Found(hits, more=len(matched) > limit)
+
+
+def _birth_date(row: Patient) -> date | None:
+    """The birth date of a row whose data key is attached; None if it does not open."""
+    try:
+        return date.fromisoformat(row.birth_date)
+    except (Undecryptable, TypeError, ValueError):
+        return None
 
 
 def _candidates(session: Session, keyring: KeyRing, units: Iterable[int],
@@ -201,7 +216,7 @@ def _candidates(session: Session, keyring: KeyRing, units: Iterable[int],
     return found
 
 
-Matched = tuple[tuple[str, str, str], Patient, str, date, Grant]
+Matched = tuple[tuple[str, str], Patient, str, Grant]
 
 
 def _confirmed(session: Session, keyring: KeyRing, user: User, candidates: set[int],
@@ -219,18 +234,21 @@ def _confirmed(session: Session, keyring: KeyRing, user: User, candidates: set[i
             try:
                 unlock(row, data_key(keyring, row))
                 name = row.name
-                parts = search_terms.name_parts(name)
-                if not search_terms.matches(query.words, parts):
-                    continue
-                born = date.fromisoformat(row.birth_date)
-            except (Undecryptable, TypeError, ValueError):
+            except Undecryptable:
                 broken.append(row)
                 continue
-            if query.dates and born not in query.dates:
+            folded, parts = search_terms.folded_parts(name)
+            if not search_terms.matches(query.words, parts):
                 continue
-            folded = search_terms.fold(name).translate(_COLLATION)
+            if query.dates:
+                born = _birth_date(row)
+                if born is None:
+                    broken.append(row)
+                    continue
+                if born not in query.dates:
+                    continue
             surname = (parts[-1] if parts else "").translate(_COLLATION)
-            matched.append(((surname, folded, born.isoformat()), row, name, born, grant))
+            matched.append(((surname, folded.translate(_COLLATION)), row, name, grant))
     return matched, broken
 
 

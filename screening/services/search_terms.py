@@ -77,7 +77,10 @@ PAD_TO = 32
 PAD_STEP = 16
 TERM_SPACE = 1 << SEARCH_TERM_BITS
 TERMS: Table = PatientSearchTerm.__table__  # type: ignore[assignment]
-_RING_ABOVE = "\u030a"
+# Combining marks of the Latin, Greek and Cyrillic scripts and their extensions, after
+# canonical decomposition: dropped, except the ring above that follows an "a" (å).
+_MARKS = re.compile("(?<!a)\u030a|[\u0300-\u0309\u030b-\u036f\u1ab0-\u1aff"
+                    "\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _NORDIC = str.maketrans({"ä": "æ", "ö": "ø"})
 _APOSTROPHES = re.compile(r"['’ʼ`´]")
 _SPLIT = re.compile(r"[\W_]+")
@@ -90,21 +93,22 @@ def fold(text: str) -> str:
     """``text`` as names are compared: case-folded, ä/ö as æ/ø, accents dropped except the
     ring of å; æ, ø, å kept (see the module's docstring)."""
     folded = unicodedata.normalize("NFKC", text).casefold().translate(_NORDIC)
-    kept: list[str] = []
-    for char in unicodedata.normalize("NFD", folded):
-        if unicodedata.combining(char):
-            if char == _RING_ABOVE and kept and kept[-1] == "a":
-                kept.append(char)
-            continue
-        kept.append(char)
-    return unicodedata.normalize("NFC", "".join(kept))
+    if folded.isascii():
+        return folded
+    return unicodedata.normalize("NFC", _MARKS.sub("", unicodedata.normalize("NFD", folded)))
+
+
+def folded_parts(name: str) -> tuple[str, list[str]]:
+    """The folded name and its parts: split at spaces, hyphens and punctuation (apostrophes
+    join: O'Brien is "obrien"), in order, without repeats."""
+    folded = fold(name)
+    parts = _SPLIT.split(_APOSTROPHES.sub("", folded))
+    return folded, list(dict.fromkeys(p for p in parts if p))
 
 
 def name_parts(name: str) -> list[str]:
-    """The parts of a name as compared: folded, split at spaces, hyphens and punctuation
-    (apostrophes join: O'Brien is "obrien"), in order, without repeats."""
-    parts = _SPLIT.split(_APOSTROPHES.sub("", fold(name)))
-    return list(dict.fromkeys(p for p in parts if p))
+    """The parts of a name as compared (see :func:`folded_parts`)."""
+    return folded_parts(name)[1]
 
 
 def matches(words: Iterable[str], parts: Iterable[str]) -> bool:
