@@ -234,7 +234,7 @@ def register(db: Database, keyring: KeyRing, actor: Actor | User, *, fnr: str, n
     :class:`AccessDenied`) or an :class:`~screening.services.access_log.Actor` (operator
     commands, demo data, tests), which is trusted as given. One write transaction: data key,
     wrapped under the current KEK with the patient uuid; blind index; sealed fnr, name, birth
-    date and sex; access-log row ``patient_register``/``registration``.
+    date and sex; the name-search terms; access-log row ``patient_register``/``registration``.
 
     Errors (``PatientError``): ``invalid_fnr``, ``bad_name``, ``unknown_unit`` (no such
     active unit), ``duplicate_fnr`` (the number is registered already; nothing is stored,

@@ -151,6 +151,20 @@ def test_a_nurse_finds_her_patients(live_server: str, open_page, app, clinic) ->
     results.get_by_role("link", name=re.compile("^Ingebjørg Kvernhusvik")).click()
     expect(page.get_by_role("heading", name="Ingebjørg Kvernhusvik", level=1)).to_be_visible()
 
+    # her name is corrected from the patient page, and found by the new name
+    page.get_by_role("link", name="Endre pasientopplysninger").click()
+    expect(page.get_by_role("heading", name="Endre pasientopplysninger")).to_be_visible()
+    assert small_targets(page) == [] and overflow(page) == 0
+    page.screenshot(path=SCREENSHOTS / "patient-details-tablet.png", full_page=True)
+    page.get_by_label("Fullt navn").fill("Ingebjørg Kvernhusvik Ørneset")
+    page.get_by_role("button", name="Lagre endringene").click()
+    expect(page.get_by_role("heading", name="Ingebjørg Kvernhusvik Ørneset", level=1)
+           ).to_be_visible()
+    expect(page.get_by_text("Pasientopplysningene er rettet.")).to_be_visible()
+    find_page(page)
+    search(page, "ørne")
+    expect(page.get_by_role("region", name="Søkeresultat").get_by_role("link")).to_have_count(1)
+
     # an unfinished screening is listed with the patient's name, and continues where it was
     page.goto(f"{live_server}/patients/{drafted}")
     page.get_by_role("link", name="Ny AUDIT").click()
