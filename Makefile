@@ -29,6 +29,7 @@ run: install
 	mkdir -p $(INSTANCE) && chmod 700 $(INSTANCE)
 	$(FLASK) keys init --if-missing
 	$(FLASK) db upgrade
+	$(FLASK) patients reindex
 	$(FLASK) demo setup
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
 	$(FLASK) run --host 127.0.0.1 --port $(PORT) --no-reload --no-debugger
@@ -40,6 +41,7 @@ serve: install
 	mkdir -p $(INSTANCE) && chmod 700 $(INSTANCE)
 	$(FLASK) keys $(if $(filter production,$(SCREENING_ENV)),check,init --if-missing)
 	$(FLASK) db upgrade
+	$(FLASK) patients reindex
 	@echo "Serving on 127.0.0.1:$(PORT) under gunicorn (Ctrl-C stops)"
 	PORT=$(PORT) exec $(BIN)/gunicorn -c deploy/gunicorn.conf.py wsgi:app
 

@@ -1,10 +1,13 @@
-"""``flask access-log verify | patient UUID``.
+"""``flask access-log verify | patient UUID | refusals``.
 
 ``verify`` walks the hash chain: exit 0 and ``ok, N entries``, or exit 1 naming the first
 bad entry and the problem. ``patient`` lists who has seen or changed one patient's record
 (the patient's right of access); the listing is itself logged (action ``access_report``,
 purpose ``patient_request``). An erased or unknown patient's entries are still found by
-pseudonym. Output names staff and units, never the patient.
+pseudonym. ``refusals`` lists, for review, the refused attempts to register a number (or
+correct a patient to a number) that is already registered: such a refusal tells the user
+that the number exists, so it is reviewed like emergency access. Output names staff and
+units, never the patient.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .forms.access_log import FilterError, parse_day
 from .localtime import iso_local, local_day_start
 from .models import Patient
 from .models.access import ACTIONS
+from .models.base import utcnow
 from .services import access_log
 
 
@@ -29,7 +33,8 @@ def _ext(name: str) -> Any:
     return current_app.extensions[f"screening.{name}"]
 
 
-@click.group("access-log", help="The access log: verify the chain, list one patient's entries.")
+@click.group("access-log", help="The access log: verify the chain, list one patient's "
+             "entries, list refused registrations for review.")
 def access_log_group() -> None:
     pass
 
@@ -105,6 +110,25 @@ def patient(patient_uuid: str, first: str | None, last: str | None,
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
                    .rstrip())
     click.echo(f"{len(lines)} entries")
+
+
+@access_log_group.command("refusals")
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 3660),
+              help="How far back to list.")
+@with_appcontext
+def refusals(days: int) -> None:
+    """List refused registrations and corrections to a number already registered (action
+    duplicate_refused): who tried, when, in which unit; the patient is not named. Review
+    them as break-the-glass grants are reviewed (docs/operations.md, section 7)."""
+    session = _ext("db").read_session()
+    try:
+        lines = access_log.lines_of(session, "duplicate_refused", utcnow() - timedelta(days=days))
+    finally:
+        session.close()
+    for line in lines:
+        click.echo(f"{iso_local(line.at)}  {_who(line)}  {line.role}  {line.unit_code or '-'}")
+    click.echo(f"{len(lines)} refused registration(s) of a number already registered in the "
+               f"last {days} day(s)")
 
 
 def _who(line: access_log.AccessLine) -> str:

@@ -1,4 +1,4 @@
-"""``flask patients erase UUID``."""
+"""``flask patients erase UUID`` and ``flask patients reindex``."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import click
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from .services import patients
+from .services import patients, search_terms
 
 ERASE_MESSAGES = {
     "not_found": "no patient has that uuid",
 }
 
 
-@click.group("patients", help="Patient records: erasure.")
+@click.group("patients", help="Patient records: erasure, the name-search index.")
 def patients_group() -> None:
     pass
 
@@ -39,3 +39,24 @@ def erase(patient_uuid: str, yes: bool) -> None:
         raise click.ClickException(f"database error ({type(err).__name__}); nothing was erased"
                                    ) from None
     click.echo(f"erased patient {canonical}")
+
+
+@patients_group.command("reindex")
+@click.option("--all", "everyone", is_flag=True,
+              help="Index every patient again, not only those without search terms.")
+@click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 5000))
+def reindex(everyone: bool, batch_size: int) -> None:
+    """Build the keyed search terms that find patients by name and birth date, for patients
+    registered before the index existed (after the upgrade to revision 0008), or with
+    --all for every patient. Online, in short batches; safe to run again."""
+    extensions = current_app.extensions
+    try:
+        result = search_terms.rebuild(extensions["screening.db"], extensions["screening.keys"],
+                                      only_missing=not everyone, batch_size=batch_size)
+    except SQLAlchemyError as err:
+        raise click.ClickException(f"database error ({type(err).__name__}); batches written "
+                                   "before it stay indexed") from None
+    click.echo(f"indexed {result.indexed} patient(s) for search")
+    if result.failed:
+        raise click.ClickException(f"{result.failed} patient(s) could not be indexed: a field "
+                                   "does not open (see the log)")

@@ -8,10 +8,12 @@ from .conversations import Conversation, FollowUp
 from .parked import ParkedForm
 from .patients import Patient
 from .report_counts import ReportMonthCount
+from .search import PatientSearchTerm, RecentPatient
 from .staff import LoginAttempt, Membership, Staff, StaffSession, Unit
 
 __all__ = [
     "AccessLogEntry", "AccessLogHead", "Assessment", "Base", "BreakGlass", "Conversation",
-    "Draft", "FollowUp", "LoginAttempt", "Membership", "ParkedForm", "Patient", "ReportFact",
-    "ReportMonthCount", "Staff", "StaffSession", "Unit",
+    "Draft", "FollowUp", "LoginAttempt", "Membership", "ParkedForm", "Patient",
+    "PatientSearchTerm", "RecentPatient", "ReportFact", "ReportMonthCount", "Staff",
+    "StaffSession", "Unit",
 ]

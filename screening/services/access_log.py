@@ -292,12 +292,8 @@ def _conditions(keyring: KeyRing, patient_uuid: str, query: AccessQuery) -> list
     return conditions
 
 
-def patient_report(session: Session, keyring: KeyRing, patient_uuid: str,
-                   query: AccessQuery | None = None) -> list[AccessLine]:
-    """Who has seen or changed one patient's record, oldest first unless the query says
-    otherwise. Found by pseudonym, so an erased patient's entries are listed too; staff and
-    unit names are joined in."""
-    query = query or AccessQuery()
+def _lines(session: Session, *where: Any, newest_first: bool = False, offset: int = 0,
+           limit: int | None = None) -> list[AccessLine]:
     log = AccessLogEntry.__table__
     staff, unit = Staff.__table__, Unit.__table__
     statement = (
@@ -306,12 +302,22 @@ def patient_report(session: Session, keyring: KeyRing, patient_uuid: str,
                log.c.outcome, unit.c.name.label("unit_name"))
         .select_from(log.outerjoin(staff, staff.c.id == log.c.staff_id)
                      .outerjoin(unit, unit.c.id == log.c.unit_id))
-        .where(*_conditions(keyring, patient_uuid, query))
-        .order_by(log.c.id.desc() if query.newest_first else log.c.id)
-        .offset(query.offset))
-    if query.limit is not None:
-        statement = statement.limit(query.limit)
+        .where(*where)
+        .order_by(log.c.id.desc() if newest_first else log.c.id)
+        .offset(offset))
+    if limit is not None:
+        statement = statement.limit(limit)
     return [AccessLine(**row._asdict()) for row in session.execute(statement).all()]
+
+
+def patient_report(session: Session, keyring: KeyRing, patient_uuid: str,
+                   query: AccessQuery | None = None) -> list[AccessLine]:
+    """Who has seen or changed one patient's record, oldest first unless the query says
+    otherwise. Found by pseudonym, so an erased patient's entries are listed too; staff and
+    unit names are joined in."""
+    query = query or AccessQuery()
+    return _lines(session, *_conditions(keyring, patient_uuid, query),
+                  newest_first=query.newest_first, offset=query.offset, limit=query.limit)
 
 
 def patient_page(session: Session, keyring: KeyRing, patient_uuid: str,
@@ -320,3 +326,10 @@ def patient_page(session: Session, keyring: KeyRing, patient_uuid: str,
     total = session.scalar(select(func.count()).select_from(AccessLogEntry.__table__)
                            .where(*_conditions(keyring, patient_uuid, query)))
     return AccessPage(patient_report(session, keyring, patient_uuid, query), int(total or 0))
+
+
+def lines_of(session: Session, action: str, since: datetime) -> list[AccessLine]:
+    """Every entry of one action since a time, oldest first (for review: who, when, where;
+    the patient is not named)."""
+    log = AccessLogEntry.__table__
+    return _lines(session, log.c.action == action, log.c.at >= since)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from ..crypto.keys import KeyRing
 from ..database import Database
 from ..models import Patient
-from . import access_log
+from . import access_log, recent_patients
 from .access_log import Actor
 from .care import Grant
 from .patients import PatientRecord, User, checked_open, find_patient
@@ -42,11 +42,14 @@ class Opened:
 
 
 def log_alone(db: Database, keyring: KeyRing, actor: Actor, action: str, patient_uuid: str,
-              purpose: str, outcome: str = "ok") -> None:
-    """One access-log row in a write transaction of its own."""
+              purpose: str, outcome: str = "ok", remember: int | None = None) -> None:
+    """One access-log row in a write transaction of its own; with ``remember`` (a patient
+    id) the patient is also noted among the actor's recently opened, in the same one."""
     with db.write_statements() as conn:
         access_log.record(conn, keyring, actor, action, patient_uuid, purpose=purpose,
                           outcome=outcome)
+        if remember is not None and actor.staff_id is not None:
+            recent_patients.remember(conn, actor.staff_id, remember)
 
 
 def check_and_open(db: Database, session: Session, keyring: KeyRing, user: User,
@@ -65,14 +68,16 @@ def check_and_open(db: Database, session: Session, keyring: KeyRing, user: User,
 
 def open_to_read(db: Database, session: Session, keyring: KeyRing, user: User,
                  patient: Patient, action: str, today: date | None = None,
-                 afresh: bool = True) -> Opened:
+                 afresh: bool = True, remember: bool = False) -> Opened:
     """:func:`check_and_open`, then the read logged as ``action`` (committed on return).
     With ``afresh`` the read transaction of ``session`` is ended, so that what the caller
     reads next (the access log itself, for one) is read afresh; without it the caller goes
     on in the same read (a draft, a conversation: rows the log row cannot change), which
-    spares a connection check-out and a transaction."""
+    spares a connection check-out and a transaction. With ``remember`` the patient goes to
+    the top of the user's recently opened (``services.recent_patients``), with the log row."""
     opened = check_and_open(db, session, keyring, user, patient, today)
-    log_alone(db, keyring, opened.actor, action, patient.uuid, opened.grant.purpose)
+    log_alone(db, keyring, opened.actor, action, patient.uuid, opened.grant.purpose,
+              remember=patient.id if remember else None)
     if afresh:
         session.commit()  # ends the read; nothing was written, and rows stay loaded
     return opened
@@ -90,11 +95,11 @@ def reading(db: Database) -> Iterator[Session]:
 
 @contextmanager
 def read_patient(db: Database, keyring: KeyRing, user: User, patient_uuid: str,
-                 action: str, today: date | None = None,
-                 afresh: bool = True) -> Iterator[tuple[Opened, Session]]:
+                 action: str, today: date | None = None, afresh: bool = True,
+                 remember: bool = False) -> Iterator[tuple[Opened, Session]]:
     """Open a patient by uuid to read, log ``action`` (committed before the body runs),
     and yield it with the read session, in which the body may read more (a draft, a
-    conversation, the access log; see ``afresh`` in :func:`open_to_read`)."""
+    conversation, the access log; see ``afresh`` and ``remember`` in :func:`open_to_read`)."""
     with reading(db) as session:
         yield open_to_read(db, session, keyring, user, find_patient(session, patient_uuid),
-                           action, today, afresh), session
+                           action, today, afresh, remember), session

@@ -1,8 +1,10 @@
-"""Patients: registration, lookup by fødselsnummer, opening a record, erasure.
+"""Patients: registration, opening a record, erasure.
 
 Every identifying field is sealed under the patient's own data key (design.md §6); the
-fødselsnummer is found again through the keyed blind index only. Each function that touches a
-patient writes one access-log row in the same transaction as its work.
+fødselsnummer is found again through the keyed blind index only, the name and birth date
+through the keyed search terms (``services.search_terms``, kept in the same transaction);
+finding a patient is ``services.patient_search``. Each function that touches a patient
+writes one access-log row in the same transaction as its work.
 
 Refusals inside :func:`open_patient` (no care relationship, a field that does not open) write
 their access-log row in the caller's transaction and raise
@@ -45,7 +47,7 @@ from screening.models import Patient, Unit
 from screening.models.base import new_uuid
 from screening.models.sealing import Undecryptable, attach_key
 from screening.models.staff import CLINICAL_ROLES
-from screening.services import access_log
+from screening.services import access_log, search_terms
 from screening.services.access_log import SYSTEM, Actor
 from screening.services.care import AccessDenied, Grant, grant_for
 from screening.services.live_keys import current_keyring, unwrap_key
@@ -60,9 +62,9 @@ __all__ = [
     "checked_open",
     "data_key",
     "erase",
-    "find_by_fnr",
     "find_patient",
     "actor_for",
+    "NumberTaken",
     "key_context",
     "load_patient",
     "open_patient",
@@ -76,7 +78,8 @@ __all__ = [
 
 log = logging.getLogger("screening.services.patients")
 
-PATIENT_ERRORS = ("invalid_fnr", "duplicate_fnr", "bad_name", "not_found", "unknown_unit")
+PATIENT_ERRORS = ("invalid_fnr", "duplicate_fnr", "fnr_unavailable", "bad_name", "not_found",
+                  "unknown_unit")
 NAME_MAX = 200
 _FNR_SHAPE = re.compile(r"[0-9]{11}")
 # Separators a person may type or paste inside a fødselsnummer: space, no-break space, "-".
@@ -92,6 +95,14 @@ class PatientError(ValueError):
             raise ValueError(f"unknown patient error code {code!r}")
         super().__init__(code)
         self.code = code
+
+
+class NumberTaken(PatientError):
+    """The number belongs to a registered patient: ``duplicate_fnr`` when the user may open
+    that patient, else ``fnr_unavailable`` (which must read like "not in your units"). The
+    refusal's access-log row, under that patient's pseudonym, is committed."""
+
+    commit_anyway = True
 
 
 class User(Protocol):
@@ -223,11 +234,12 @@ def register(db: Database, keyring: KeyRing, actor: Actor | User, *, fnr: str, n
     :class:`AccessDenied`) or an :class:`~screening.services.access_log.Actor` (operator
     commands, demo data, tests), which is trusted as given. One write transaction: data key,
     wrapped under the current KEK with the patient uuid; blind index; sealed fnr, name, birth
-    date and sex; access-log row ``patient_register``/``registration``.
+    date and sex; the name-search terms; access-log row ``patient_register``/``registration``.
 
     Errors (``PatientError``): ``invalid_fnr``, ``bad_name``, ``unknown_unit`` (no such
     active unit), ``duplicate_fnr`` (the number is registered already; nothing is stored,
-    also when two registrations race).
+    also when two registrations race), or for a clinician without a care relationship to
+    the patient who has the number, ``fnr_unavailable`` (see :func:`refuse_if_taken`).
     """
     info = validate_fnr(fnr)
     clean_name = validate_name(name)
@@ -240,8 +252,7 @@ def register(db: Database, keyring: KeyRing, actor: Actor | User, *, fnr: str, n
             unit = session.get(Unit, unit_id) if isinstance(unit_id, int) else None
             if unit is None or not unit.active:
                 raise PatientError("unknown_unit")
-            if session.scalar(select(Patient.id).where(Patient.fnr_index == index)) is not None:
-                raise PatientError("duplicate_fnr")
+            refuse_if_taken(session, keyring, actor, index)
             patient = Patient(uuid=new_uuid(), fnr_index=index, unit_id=unit_id)
             key = new_data_key()
             patient.data_key_wrapped = wrap_data_key(
@@ -253,6 +264,8 @@ def register(db: Database, keyring: KeyRing, actor: Actor | User, *, fnr: str, n
             patient.sex = info.sex
             session.add(patient)
             session.flush()
+            search_terms.index_patient(session, keyring, patient.id, unit_id, clean_name,
+                                       info.birth_date)
             access_log.record(session, keyring, actor_for(actor, unit_id), "patient_register",
                               patient.uuid, purpose="registration")
             patient_uuid = patient.uuid
@@ -260,10 +273,32 @@ def register(db: Database, keyring: KeyRing, actor: Actor | User, *, fnr: str, n
         # A concurrent registration of the same number won the race (PostgreSQL; SQLite
         # serialises writers). The parameters of the error are not shown anywhere.
         if _index_exists(db, index):
+            if not isinstance(actor, Actor):  # answered and logged as any refusal
+                with db.write() as session:
+                    refuse_if_taken(session, keyring, actor, index)
             raise PatientError("duplicate_fnr") from None
         raise
     log.info("patient registered in unit %s", unit_id)
     return patient_uuid
+
+
+def refuse_if_taken(session: Session, keyring: KeyRing, actor: Actor | User, index: bytes,
+                    but: int | None = None) -> None:
+    """Raise :class:`NumberTaken` if a patient (other than ``but``) has this blind index.
+    A signed-in clinician's attempt is logged as ``duplicate_refused`` under that
+    patient's pseudonym (the patient can see who tried), and whether it is told
+    ``duplicate_fnr`` depends on the care relationship: without one the answer is the
+    neutral ``fnr_unavailable``. An operator's :class:`Actor` is trusted and not logged."""
+    taken = session.scalar(select(Patient).where(Patient.fnr_index == index))
+    if taken is None or taken.id == but:
+        return
+    if isinstance(actor, Actor):
+        raise NumberTaken("duplicate_fnr")
+    grant = grant_for(session, actor, taken)
+    access_log.record(session, keyring, actor_for(actor, grant.unit_id if grant else None),
+                      "duplicate_refused", taken.uuid, purpose="registration",
+                      outcome="denied")
+    raise NumberTaken("duplicate_fnr" if grant is not None else "fnr_unavailable")
 
 
 def _index_exists(db: Database, index: bytes) -> bool:
@@ -272,66 +307,6 @@ def _index_exists(db: Database, index: bytes) -> bool:
         return session.scalar(select(Patient.id).where(Patient.fnr_index == index)) is not None
     finally:
         session.close()
-
-
-def search(db: Database, keyring: KeyRing, user: User, fnr: str) -> tuple[str | None, bool]:
-    """(uuid, allowed) of the patient with this fødselsnummer; (None, False) if none.
-
-    Looks the number up through the blind index and logs ``patient_search`` in one write
-    transaction:
-
-    * found, with a care relationship: outcome ``ok`` under the patient's pseudonym;
-      returns (uuid, True);
-    * found, without one: outcome ``denied`` under the patient's pseudonym; returns
-      (uuid, False): the clinician, who holds the full number, is offered break-the-glass
-      (a reason, at most 24 hours, reviewed) instead of a registration that would fail as a
-      duplicate. The uuid opens nothing by itself;
-    * not found: outcome ``ok`` with no patient; returns (None, False).
-
-    Also the sealed fødselsnummer of the row found must open and equal the number searched
-    (a blind index copied between rows is caught here): otherwise the search logs
-    ``undecryptable`` and raises :class:`Undecryptable`.
-    ``PatientError("invalid_fnr")`` for a malformed number (nothing is logged).
-    """
-    info = validate_fnr(fnr)
-    index = blind_index(keyring, info.normalised)
-    denied = False
-    broken: Undecryptable | None = None
-    with db.write() as session:
-        patient = session.scalar(select(Patient).where(Patient.fnr_index == index))
-        if patient is None:
-            access_log.record(session, keyring, actor_for(user, None), "patient_search", None)
-            return None, False
-        grant = grant_for(session, user, patient)
-        if grant is None:
-            denied = True
-            access_log.record(session, keyring, actor_for(user, None), "patient_search",
-                              patient.uuid, outcome="denied")
-        else:
-            try:
-                unlock(patient, data_key(keyring, patient))
-                if patient.fnr != info.normalised:
-                    raise Undecryptable("patients", "fnr")
-            except Undecryptable as err:
-                broken = err
-                access_log.record(session, keyring, actor_for(user, grant.unit_id),
-                                  "undecryptable", patient.uuid, purpose=grant.purpose,
-                                  outcome="error")
-            else:
-                access_log.record(session, keyring, actor_for(user, grant.unit_id),
-                                  "patient_search", patient.uuid, purpose=grant.purpose)
-        patient_uuid = patient.uuid
-    if broken is not None:
-        log.warning("undecryptable field %s.%s in a patient search", broken.table, broken.column)
-        raise broken
-    return patient_uuid, not denied
-
-
-def find_by_fnr(db: Database, keyring: KeyRing, user: User, fnr: str) -> str | None:
-    """The uuid of the patient with this fødselsnummer if ``user`` may open the patient,
-    else None (see :func:`search`, which also tells a patient registered elsewhere)."""
-    patient_uuid, allowed = search(db, keyring, user, fnr)
-    return patient_uuid if allowed else None
 
 
 @dataclass(frozen=True)

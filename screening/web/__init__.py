@@ -14,11 +14,12 @@ def register_blueprints(app: Flask) -> None:
         health,
         home,
         lang,
+        patient_details,
         patients,
         reports,
         worklist,
     )
 
-    for module in (health, lang, auth, home, admin, patients, assessments, conversations,
-                   worklist, reports):
+    for module in (health, lang, auth, home, admin, patients, patient_details, assessments,
+                   conversations, worklist, reports):
         app.register_blueprint(module.bp)

@@ -25,15 +25,18 @@ class NeedsBreakGlass(Exception):
 
 @contextmanager
 def opened_patient(
-    patient_uuid: str, action: str = "patient_view", afresh: bool = True
+    patient_uuid: str, action: str = "patient_view", afresh: bool = True,
+    remember: bool = False,
 ) -> Iterator[tuple[Any, Any, Patient]]:
     """Yield (record, read session, patient row): the care relationship checked, the fields
     opened and the read logged as ``action`` (committed before the body runs; see
     :mod:`screening.services.patient_reads`). The body only reads: afresh, or, without
-    ``afresh``, in the read that opened the patient."""
+    ``afresh``, in the read that opened the patient. ``remember``: list the patient among
+    the user's recently opened."""
     try:
         with patient_reads.read_patient(database(), keyring(), g.staff, patient_uuid,
-                                        action, afresh=afresh) as (opened, session):
+                                        action, afresh=afresh,
+                                        remember=remember) as (opened, session):
             yield opened.record, session, opened.row
     except AccessDenied:
         raise NeedsBreakGlass(patient_uuid) from None

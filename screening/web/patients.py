@@ -1,5 +1,6 @@
-"""Finding and registering patients, the patient page, break-the-glass, and the list of
-who has seen the record (the patient's right of access)."""
+"""Finding and registering patients (the find page's work is in ``web.finding``), the
+patient page, break-the-glass, and the list of who has seen the record (the patient's right
+of access)."""
 
 from __future__ import annotations
 
@@ -8,72 +9,46 @@ import json
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
-from wtforms import SelectChoice
 
-from ..forms.patients import BreakGlassForm, RegisterForm, SearchForm
+from ..forms.patients import BreakGlassForm, SearchForm
 from ..models import Unit
 from ..models.sealing import Undecryptable
 from ..services import assessments, care, conversations, patients
+from . import finding
 from .access_history import render as access_page
 from .charts import trend_svg
-from .context import database, db_session, keyring, older_age
+from .context import database, keyring, older_age
 from .patient_access import opened_patient
 from .security import roles
 
 bp = Blueprint("patients", __name__)
 CLINICIANS = ("nurse", "gp", "consultant")
 
-FNR_MESSAGES = {
-    "invalid_fnr": lambda: _("This is not a valid fødselsnummer or D-number. Check the 11 digits."),
-    "duplicate_fnr": lambda: _("A patient with this fødselsnummer is already registered."),
-    "bad_name": lambda: _("Enter the patient's name (1 to 200 characters)."),
-    "unknown_unit": lambda: _("Choose one of your units."),
-}
-
 
 @bp.route("/patients", methods=["GET", "POST"])
 @roles(*CLINICIANS)
 def find():
     form = SearchForm()
-    register_form = None
     if form.validate_on_submit():
-        fnr = form.fnr.data or ""
-        try:
-            found, allowed = patients.search(database(), keyring(), g.staff, fnr)
-        except patients.PatientError as err:
-            form.fnr.errors = [FNR_MESSAGES.get(err.code, FNR_MESSAGES["invalid_fnr"])()]
-        else:
-            if found and allowed:
-                return redirect(url_for("patients.page", patient_uuid=found), code=303)
-            if found:
-                return render_template("patients/break_glass.html", form=BreakGlassForm(),
-                                       patient_uuid=found, elsewhere=True), 403
-            flash(_("No patient with this fødselsnummer is registered in your units."), "info")
-            register_form = _register_form()
-            register_form.fnr.data = fnr
-    drafts = assessments.open_drafts(db_session(), g.staff)
-    return render_template(
-        "patients/find.html", form=form, register_form=register_form, drafts=drafts
-    )
+        return finding.searched(form)
+    if request.method == "POST":
+        code = "too_long" if (form.query.data or "").strip() else "empty"
+        form.query.errors = [finding.SEARCH_MESSAGES[code]()]
+        return render_template("patients/find.html", form=form), 422
+    return finding.find_page()
 
 
-def _register_form() -> RegisterForm:
-    form = RegisterForm()
-    units = (
-        db_session()
-        .execute(
-            select(Unit.id, Unit.name).where(Unit.id.in_(g.staff.unit_ids)).order_by(Unit.name)
-        )
-        .all()
-    )
-    form.unit.choices = [SelectChoice(value=unit_id, label=name) for unit_id, name in units]
-    return form
+@bp.post("/patients/emergency")
+@roles(*CLINICIANS)
+def emergency():
+    return finding.emergency()
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
 @roles(*CLINICIANS)
 def register():
-    form = _register_form()
+    form = finding.register_form()
+    emergency_form = None
     if not form.unit.choices:
         flash(_("You are not a member of any unit. Ask an administrator."), "error")
     if form.validate_on_submit():
@@ -94,18 +69,21 @@ def register():
                 if err.code == "unknown_unit"
                 else form.fnr
             )
-            target.errors = [FNR_MESSAGES.get(err.code, FNR_MESSAGES["invalid_fnr"])()]
+            target.errors = [finding.fnr_message(err.code)]
+            if err.code == "fnr_unavailable":
+                emergency_form = finding.emergency_form(form.fnr.data or "")
         else:
             flash(_("The patient is registered."), "info")
             return redirect(url_for("patients.page", patient_uuid=new_uuid), code=303)
     status = 422 if request.method == "POST" else 200
-    return render_template("patients/register.html", form=form), status
+    return render_template("patients/register.html", form=form,
+                           emergency=emergency_form), status
 
 
 @bp.get("/patients/<uuid:patient_uuid>")
 @roles(*CLINICIANS)
 def page(patient_uuid):
-    with opened_patient(str(patient_uuid)) as (record, session, row):
+    with opened_patient(str(patient_uuid), remember=True) as (record, session, row):
         history = assessments.history(session, row)
         follow_ups = conversations.follow_ups_of(session, row)
         unit_names = dict(session.execute(select(Unit.id, Unit.name)).all())

@@ -55,6 +55,9 @@ ACTION_NAMES = {
     "access_report": _l("listed who has seen the record"),
     "access_denied": _l("was refused access"),
     "undecryptable": _l("a field could not be opened"),
+    "patient_list": _l("saw the patient's name in a list"),
+    "patient_correct": _l("corrected the patient's details"),
+    "duplicate_refused": _l("was refused registering the number: it is already registered"),
 }
 NOT_ASKED_NAMES = {
     "declined": _l("the patient did not want to answer"),

@@ -29,7 +29,7 @@ from screening.models import (
     ReportFact,
 )
 from screening.models.base import new_uuid, utcnow
-from screening.services import access_log, patients
+from screening.services import access_log, patient_search, patients
 from screening.services.patients import PatientError
 from tests.app.clinic import Clinic, Registered, register_many, setup_clinic
 
@@ -191,7 +191,7 @@ def test_erase(clinic: Clinic) -> None:
                 open_sealed_bytes(key, blob, table=table, column=column, row_uuid=row_uuid)
     # the lookup finds nothing; the uuid is unknown
     nurse = clinic.people["nurse-a"]
-    assert patients.find_by_fnr(clinic.db, clinic.keyring, nurse, target.fnr) is None
+    assert patient_search.find_by_fnr(clinic.db, clinic.keyring, nurse, target.fnr) is None
     with clinic.db.write() as session, pytest.raises(PatientError) as caught:
         patients.open_patient(session, clinic.keyring, nurse, target.uuid)
     assert caught.value.code == "not_found"

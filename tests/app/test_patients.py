@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from screening.crypto.hashing import pseudonym
 from screening.models import AccessLogEntry, Patient, Unit
-from screening.services import access_log, patients
+from screening.services import access_log, patient_search, patients
 from screening.services.care import AccessDenied
 from screening.services.patients import PatientError, validate_fnr, validate_name
 from tests.app import fnr as gen
@@ -291,15 +291,15 @@ def test_find_by_fnr_logs_each_search(clinic: Clinic) -> None:
     registered = register_many(clinic, 3)
     nurse_a, nurse_b = clinic.people["nurse-a"], clinic.people["nurse-b"]
     target = registered[1]
-    assert patients.find_by_fnr(clinic.db, clinic.keyring, nurse_a, gen.spaced(target.fnr)) \
+    assert patient_search.find_by_fnr(clinic.db, clinic.keyring, nurse_a, gen.spaced(target.fnr)) \
         == target.uuid
-    assert patients.find_by_fnr(clinic.db, clinic.keyring, nurse_b, target.fnr) is None
+    assert patient_search.find_by_fnr(clinic.db, clinic.keyring, nurse_b, target.fnr) is None
     unknown = next(n for n in gen.synthetic_fnrs(10, seed=99)
                    if n not in {r.fnr for r in registered})
-    assert patients.find_by_fnr(clinic.db, clinic.keyring, nurse_a, unknown) is None
+    assert patient_search.find_by_fnr(clinic.db, clinic.keyring, nurse_a, unknown) is None
     before = len(log_rows(clinic))
     with pytest.raises(PatientError):
-        patients.find_by_fnr(clinic.db, clinic.keyring, nurse_a, "123")
+        patient_search.find_by_fnr(clinic.db, clinic.keyring, nurse_a, "123")
     searches = [r for r in log_rows(clinic) if r.action == "patient_search"]
     assert len(log_rows(clinic)) == before
     mark = pseudonym(clinic.keyring, target.uuid)
@@ -314,7 +314,7 @@ def test_blind_index_finds_1000_of_1000(clinic: Clinic) -> None:
     found = 0
     for item in registered:
         typed = item.fnr if rng.random() < 0.5 else gen.spaced(item.fnr)
-        if patients.find_by_fnr(clinic.db, clinic.keyring, nurse, typed) == item.uuid:
+        if patient_search.find_by_fnr(clinic.db, clinic.keyring, nurse, typed) == item.uuid:
             found += 1
     assert found == 1000
     # each opens to its own number and name

@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from screening.services import patients
+from screening.services import patient_search, patients
 from tests.app import fnr as gen
 from tests.app.clinic import Clinic, register_many, save_drafts, setup_clinic
 from tests.app.test_erasure import add_records
@@ -204,7 +204,7 @@ def test_no_plaintext_in_files_backups_or_logs(app, captured, tmp_path: Path) ->
             assert patients.open_patient(session, clinic.keyring, nurse, item.uuid).name \
                 == item.name
     for item in registered[:50]:
-        assert patients.find_by_fnr(clinic.db, clinic.keyring, nurse, item.fnr) == item.uuid
+        assert patient_search.find_by_fnr(clinic.db, clinic.keyring, nurse, item.fnr) == item.uuid
     # erase some
     for item in registered[::10]:
         patients.erase(clinic.db, clinic.keyring, item.uuid)

@@ -268,19 +268,23 @@ def test_other_unit_gets_break_glass_page(app, clinic) -> None:
     assert other.get(f"/patients/{patient}").status_code == 200
 
 
-def test_search_for_a_patient_of_another_unit_offers_break_glass(app, clinic) -> None:
+def test_search_for_a_patient_of_another_unit_needs_emergency_access(app, clinic) -> None:
+    """The number of another unit's patient is answered as if nobody had it (the neutral
+    page, no uuid, no name); emergency access with a reason then opens the record."""
     owner, other = app.test_client(), app.test_client()
     login(owner, clinic["nurse"])
     fnr = older_fnr("male")
     patient = register(owner, fnr, "Søkt Andresen")
     login(other, clinic["nurse_b"])
     page = other.get("/patients").get_data(as_text=True)
-    found = other.post("/patients", data={"csrf_token": csrf_from(page), "fnr": fnr})
+    found = other.post("/patients", data={"csrf_token": csrf_from(page), "query": fnr})
     html = found.get_data(as_text=True)
-    assert found.status_code == 403
-    assert "registrert i en annen enhet" in html and "Søkt Andresen" not in html
-    assert f"/patients/{patient}/break-glass" in html
-    granted = other.post(f"/patients/{patient}/break-glass",
-                         data={"csrf_token": csrf_from(html), "reason": "Akutt tilsyn, natt"})
-    assert granted.status_code == 303
+    assert found.status_code == 200
+    assert "registrert i enhetene dine" in html and "Nødtilgang" in html
+    assert "Søkt Andresen" not in html and patient not in html
+    assert "registrert i en annen enhet." not in html
+    granted = other.post("/patients/emergency", data={
+        "csrf_token": csrf_from(html), "emergency-fnr": fnr,
+        "emergency-reason": "Akutt tilsyn, natt"})
+    assert granted.status_code == 303 and granted.headers["Location"].endswith(patient)
     assert other.get(f"/patients/{patient}").status_code == 200

@@ -92,6 +92,7 @@ def test_pages_of_the_round_have_no_serious_violation(  # type: ignore[no-untype
     check("conversation with errors")
     page.get_by_role("checkbox", name=re.compile("^Tilbakemelding gitt")).check()
     page.get_by_role("radio", name="redusere", exact=True).check()
+    page.get_by_label("Mål: enheter per uke").fill("7")  # a goal to reduce has its target
     page.get_by_label("Dato", exact=True).fill((date.today() + timedelta(days=1)).isoformat())
     page.get_by_role("radio", name="hjemmebesøk", exact=True).check()
     page.get_by_role("button", name="Lagre samtalen").click()
