@@ -16,6 +16,7 @@ ACTIONS = (
     "draft_save", "draft_view",
     "conversation_save", "conversation_view",
     "follow_up_update", "break_glass", "access_report", "access_denied", "undecryptable",
+    "referral_send", "referral_view", "referral_accept", "referral_return",
 )
 OUTCOMES = ("ok", "denied", "error")
 
