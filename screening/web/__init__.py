@@ -15,10 +15,11 @@ def register_blueprints(app: Flask) -> None:
         home,
         lang,
         patients,
+        referrals,
         reports,
         worklist,
     )
 
     for module in (health, lang, auth, home, admin, patients, assessments, conversations,
-                   worklist, reports):
+                   worklist, referrals, reports):
         app.register_blueprint(module.bp)

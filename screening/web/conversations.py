@@ -14,7 +14,9 @@ from ..i18n import current_lang
 from ..localtime import local_today
 from ..services import assessments, conversations, patients
 from .context import catalogue, database, keyring
+from .referrals import referral_actions
 from .security import roles
+from .templating import pathway_name
 
 bp = Blueprint("conversations", __name__)
 
@@ -56,7 +58,7 @@ def edit(assessment_uuid):
         version = form.version.data
         expected = int(version) if version and version.isascii() and version.isdigit() else None
         try:
-            conversations.save(
+            saved = conversations.save(
                 database(),
                 keyring(),
                 catalogue(),
@@ -81,15 +83,19 @@ def edit(assessment_uuid):
                 ).conversation
                 form.version.data = str(latest.version) if latest else ""
                 values = field_values(latest.record if latest else record)
+            elif err.code == "past_date":
+                problems["follow_up.date"] = _(
+                    "The follow-up date cannot be in the past. Choose today or a later date.")
             else:
                 for problem in err.problems:
                     problems[problem.item_id or "_form"] = problem.message(current_lang())
         else:
             flash(_("The conversation is saved."), "info")
-            return redirect(url_for("assessments.result", assessment_uuid=shown.uuid), code=303)
+            return _after_save(shown, saved, request.form.get("then") == "referral")
     else:
         abort(400)
     status = 409 if conflict else 422 if problems else 200
+    actions = referral_actions(shown)
     return render_template(
         "conversations/edit.html",
         a=shown,
@@ -99,4 +105,21 @@ def edit(assessment_uuid):
         problems=problems,
         lang=current_lang(),
         required=set(checklist.required_items(shown.level or 1)),
+        referral_pathways=[action["pathway"] for action in actions],
     ), status
+
+
+def _after_save(shown, saved, then_referral: bool):
+    """To the result page; a plan for a pathway of another unit is a referral to send (the
+    conversation itself sends nothing), and "save and send a referral" goes to the first
+    referral not yet sent."""
+    for pathway in saved.needs_referral:
+        flash(_("The follow-up by %(pathway)s is another unit's: send a referral. The unit "
+                "gets the follow-up when it accepts the referral.",
+                pathway=pathway_name(pathway)), "info")
+    if then_referral:
+        waiting = [action for action in referral_actions(shown)
+                   if action["status"] not in ("sent", "accepted", "external")]
+        if waiting:
+            return redirect(waiting[0]["url"], code=303)
+    return redirect(url_for("assessments.result", assessment_uuid=shown.uuid), code=303)

@@ -13,7 +13,7 @@ from wtforms import SelectChoice
 from ..forms.patients import BreakGlassForm, RegisterForm, SearchForm
 from ..models import Staff, Unit
 from ..models.sealing import Undecryptable
-from ..services import access_log, assessments, care, conversations, patients
+from ..services import access_log, assessments, care, follow_ups, patients, referrals
 from .charts import trend_svg
 from .context import database, db_session, keyring, older_age
 from .patient_access import opened_patient
@@ -106,7 +106,8 @@ def register():
 def page(patient_uuid):
     with opened_patient(str(patient_uuid)) as (record, session, row):
         history = assessments.history(session, row)
-        follow_ups = conversations.follow_ups_of(session, row)
+        tasks = follow_ups.follow_ups_of(session, row)
+        referral_lines = referrals.lines(session, keyring(), row)
         unit_names = dict(session.execute(select(Unit.id, Unit.name)).all())
         talked = {c.assessment_id for c in _conversations(session, row)}
     audits = [a for a in history if a.instrument == "audit"]
@@ -123,7 +124,8 @@ def page(patient_uuid):
         record=record,
         history=history,
         chart=chart,
-        follow_ups=follow_ups,
+        follow_ups=tasks,
+        referrals=referral_lines,
         unit_names=unit_names,
         talked=talked,
         flags_of=lambda a: json.loads(a.flags),

@@ -23,7 +23,27 @@ ROLE_NAMES = {
     "admin": _l("administrator"),
     "system": _l("system"),
 }
-STATUS_NAMES = {"open": _l("open"), "done": _l("done"), "cancelled": _l("cancelled")}
+STATUS_NAMES = {"open": _l("open"), "done": _l("done"), "closed": _l("closed"),
+                "cancelled": _l("cancelled")}
+OUTCOME_NAMES = {"done": _l("Done"), "not_reached": _l("Patient not reached"),
+                 "declined": _l("Patient declined"), "rescheduled": _l("Rescheduled")}
+REFERRAL_STATUS_NAMES = {
+    "sent": _l("sent, waiting for an answer"),
+    "accepted": _l("accepted"),
+    "returned": _l("returned"),
+    "consent_refused": _l("not sent: the patient did not consent"),
+    "external": _l("referred by the GP"),
+}
+PURPOSE_NAMES = {
+    "care": _l("care"),
+    "referral": _l("referral"),
+    "break_glass": _l("emergency access"),
+    "registration": _l("registration"),
+    "erasure": _l("erasure"),
+    "patient_request": _l("the patient's request"),
+    "administration": _l("administration"),
+    "export": _l("export"),
+}
 MODE_NAMES = {"home_visit": _l("home visit"), "phone": _l("phone"),
               "consultation": _l("consultation")}
 FLAG_NAMES = {
@@ -53,6 +73,10 @@ ACTION_NAMES = {
     "access_report": _l("listed who has seen the record"),
     "access_denied": _l("was refused access"),
     "undecryptable": _l("a field could not be opened"),
+    "referral_send": _l("sent a referral"),
+    "referral_view": _l("read a referral"),
+    "referral_accept": _l("accepted a referral"),
+    "referral_return": _l("returned a referral"),
 }
 ZONE_LABELS_NB = ("I Lav risiko", "II Økt risiko", "III Skadelig", "IV Mulig avhengighet")
 ZONE_LABELS_EN = ("I Low risk", "II Increased risk", "III Harmful", "IV Possible dependence")
@@ -118,6 +142,9 @@ def register_templating(app: Flask) -> None:
             "mode_name": lambda m: str(MODE_NAMES.get(m, m)),
             "flag_name": lambda f: str(FLAG_NAMES.get(f, f)),
             "action_name": lambda a: str(ACTION_NAMES.get(a, a)),
+            "purpose_name": lambda p: str(PURPOSE_NAMES.get(p, p)),
+            "outcome_name": lambda o: str(OUTCOME_NAMES.get(o or "", o or "")),
+            "referral_status_name": lambda s: str(REFERRAL_STATUS_NAMES.get(s, s)),
             "pathway_name": pathway_name,
             "pathway_ids": tuple(PATHWAYS),
             "zone_scale": zone_scale,
