@@ -39,6 +39,7 @@ from .follow_ups import DEFAULT_MODE, MODES, PATHWAY_UNIT_KIND, FollowUpError
 
 REASON_MAX = 2000
 LIVE = ("sent", "accepted", "external")  # a second one of these for the pathway is a resend
+RECEIVED = ("sent", "accepted", "returned")  # what the receiving unit sees (consent given)
 
 
 class ReferralError(ValueError):
@@ -335,13 +336,18 @@ def _find(session: Session, referral_uuid: str) -> tuple[Referral, Patient]:
     return row, patient_row
 
 
+def _received(row: Referral, user: Any) -> bool:
+    """The user is in the unit the referral was sent to (a refused consent sent nothing)."""
+    units: frozenset[int] = getattr(user, "unit_ids", frozenset())
+    return row.status in RECEIVED and row.to_unit_id is not None and row.to_unit_id in units
+
+
 def _open_as_receiver(session: Session, keyring: KeyRing, user: Any, row: Referral,
                       patient_row: Patient, action: str) -> Any:
     """The patient's record for a member of the receiving unit, logged as ``action`` with
     purpose ``referral``; anyone else is refused (``access_denied`` logged, AccessDenied).
     Call it first in the write transaction."""
-    units: frozenset[int] = getattr(user, "unit_ids", frozenset())
-    if row.to_unit_id is None or row.to_unit_id not in units:
+    if not _received(row, user):
         access_log.record(session, keyring, Actor(user.id, user.role), "access_denied",
                           patient_row.uuid, purpose="referral", outcome="denied")
         raise AccessDenied("referral to another unit")
@@ -366,8 +372,7 @@ def view(db: Database, keyring: KeyRing, catalogue: Any, user: Any,
     today = today or local_today()
     with db.write() as session:
         row, patient_row = _find(session, referral_uuid)
-        units: frozenset[int] = getattr(user, "unit_ids", frozenset())
-        receiver = row.to_unit_id is not None and row.to_unit_id in units
+        receiver = _received(row, user)
         if receiver or receiver_only:
             record = _open_as_receiver(session, keyring, user, row, patient_row,
                                        "referral_view")

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from screening.crypto.hashing import pseudonym
 from screening.models import AccessLogEntry, Assessment, FollowUp, Referral, ReportFact, Unit
-from screening.services import access_log, accounts, assessments, patients
+from screening.models.base import new_uuid
+from screening.services import access_log, accounts, assessments, follow_ups, patients
 from tests.app.fnr import random_fnr
 from tests.app.staffing import Person, make_staff, make_units, sign_in
 from tests.conftest import csrf_from
@@ -158,3 +159,19 @@ def follow_ups_of(world: World, assessment_uuid: str) -> list[FollowUp]:
 
 def referrals_of(world: World, assessment_uuid: str) -> list[Referral]:
     return world.read(Referral, assessment_id=world.assessment_id(assessment_uuid))
+
+
+def task(world: World, assessment: str, *, due: date, unit: str = "home-a",
+         pathway: str = "elder_care", mode: str = "home_visit", responsible: str | None = None,
+         repeat: bool = False) -> str:
+    """A follow-up task as a conversation's plan makes it (written directly, any date)."""
+    with world.db.write() as session:
+        a = session.scalar(select(Assessment).where(Assessment.uuid == assessment))
+        row = FollowUp(uuid=new_uuid(), patient_id=a.patient_id, assessment_id=a.id,
+                       fact_id=a.fact_id, pathway=pathway, unit_id=world.units[unit],
+                       due_date=due, mode=mode, repeat_audit=repeat, status="open",
+                       responsible_id=world.people[responsible].id if responsible else None)
+        session.add(row)
+        session.flush()
+        follow_ups.update_fact(session, a.fact_id)
+        return row.uuid

@@ -12,32 +12,15 @@ import pytest
 from sqlalchemy import select, update
 
 from screening.localtime import local_today
-from screening.models import Assessment, Conversation, FollowUp
-from screening.models.base import new_uuid
+from screening.models import Conversation, FollowUp
 from screening.services import conversations, follow_ups
-from tests.app.care_world import LEVEL_2, LEVEL_3, World, build, follow_ups_of, post_to
+from tests.app.care_world import LEVEL_2, LEVEL_3, World, build, follow_ups_of, post_to, task
 from tests.conftest import csrf_from
 
 
 @pytest.fixture
 def world(app) -> World:  # type: ignore[no-untyped-def]
     return build(app)
-
-
-def task(world: World, assessment: str, *, due: date, unit: str = "home-a",
-         pathway: str = "elder_care", mode: str = "home_visit", responsible: str | None = None,
-         repeat: bool = False) -> str:
-    """A follow-up task as a conversation's plan makes it (written directly, any date)."""
-    with world.db.write() as session:
-        a = session.scalar(select(Assessment).where(Assessment.uuid == assessment))
-        row = FollowUp(uuid=new_uuid(), patient_id=a.patient_id, assessment_id=a.id,
-                       fact_id=a.fact_id, pathway=pathway, unit_id=world.units[unit],
-                       due_date=due, mode=mode, repeat_audit=repeat, status="open",
-                       responsible_id=world.people[responsible].id if responsible else None)
-        session.add(row)
-        session.flush()
-        follow_ups.update_fact(session, a.fact_id)
-        return row.uuid
 
 
 def close(world: World, follow_up_uuid: str, who: str = "nurse", **data: str):  # type: ignore[no-untyped-def]

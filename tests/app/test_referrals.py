@@ -340,3 +340,25 @@ def test_care_rule_follow_up_alone_gives_no_access(world: World) -> None:
     finally:
         session.close()
     assert world.client("consultant").get(f"/patients/{patient}").status_code == 403
+
+
+def test_the_patients_access_list_says_why(world: World) -> None:
+    """Reads by the receiving unit are listed with the purpose "henvisning" (referral)."""
+    patient, assessment = at_level_3(world)
+    send(world, assessment)
+    referral = world.one(Referral, assessment_id=world.assessment_id(assessment))
+    consultant = world.client("consultant")
+    post_to(consultant, f"/referrals/{referral.uuid}", f"/referrals/{referral.uuid}/accept",
+            {"due_date": local_today().isoformat(), "mode": "phone"})
+    consultant.get(f"/patients/{patient}")
+    listing = world.client("nurse").get(f"/patients/{patient}/access-log").get_data(as_text=True)
+    rows = re.findall(r"<tr>(.*?)</tr>", listing, re.S)
+    cells = [re.findall(r"<td>(.*?)</td>", row) for row in rows]
+    by_consultant = [c for c in cells if c and c[1] == "Consultant"]
+    assert [c[3:5] for c in by_consultant] == [
+        ["leste en henvisning", "henvisning"],
+        ["tok imot en henvisning", "henvisning"],
+        ["åpnet journalen", "henvisning"],
+    ]
+    sent = [c for c in cells if c and c[3] == "sendte en henvisning"]
+    assert sent and sent[0][4] == "behandling"
