@@ -119,7 +119,12 @@ def _referrals_for_follow_ups_of_other_units(referrals: sa.Table) -> None:
     rows = bind.execute(sa.text(
         "SELECT f.id, f.patient_id, f.assessment_id, f.pathway, f.unit_id, f.created_at, "
         "p.unit_id FROM follow_ups f JOIN patients p ON p.id = f.patient_id "
-        "WHERE f.unit_id <> p.unit_id ORDER BY f.id")).all()
+        "WHERE f.unit_id <> p.unit_id ORDER BY f.id")
+        .columns(sa.column('id', sa.Integer()), sa.column('patient_id', sa.Integer()),
+                 sa.column('assessment_id', sa.Integer()), sa.column('pathway', sa.String()),
+                 sa.column('unit_id', sa.Integer()),
+                 sa.column('created_at', sa.DateTime(timezone=True)),
+                 sa.column('patient_unit', sa.Integer()))).all()
     if rows:
         op.bulk_insert(referrals, [
             {'uuid': str(uuid.uuid4()), 'patient_id': patient_id,
