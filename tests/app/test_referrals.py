@@ -362,3 +362,26 @@ def test_the_patients_access_list_says_why(world: World) -> None:
     ]
     sent = [c for c in cells if c and c[3] == "sendte en henvisning"]
     assert sent and sent[0][4] == "behandling"
+
+
+def test_demo_data_puts_two_referrals_in_the_consultants_inbox(app) -> None:  # type: ignore[no-untyped-def]
+    from screening.models import Staff
+    from screening.services import demo, worklist
+
+    ext = app.extensions
+    for _ in range(2):  # a second run keeps what the first made and adds nothing
+        demo.ensure_demo(ext["screening.db"], ext["screening.keys"], ext["screening.hasher"],
+                         ext["screening.catalogue"])
+    session = ext["screening.db"].read_session()
+    try:
+        rows = session.scalars(select(Referral)).all()
+        consultant = session.scalar(select(Staff).where(Staff.username == "ruskonsulent"))
+        nurse = session.scalar(select(Staff).where(Staff.username == "sykepleier"))
+    finally:
+        session.close()
+    assert [(r.status, r.pathway) for r in rows] == [("sent", SUC)] * 2
+    inbox = worklist.worklist(ext["screening.db"], ext["screening.keys"], consultant).inbox
+    assert sorted(item.patient_name or "" for item in inbox) == [
+        "Halvard Prøvesen", "Synnøve Demodatter"]
+    day = worklist.day(ext["screening.db"], ext["screening.keys"], nurse)
+    assert [(t.patient_name, t.mode) for t in day.today] == [("Synnøve Demodatter", "home_visit")]
