@@ -12,7 +12,7 @@ from wtforms import SelectChoice
 from ..forms.follow_ups import AcceptForm, ReferralForm, ReturnForm
 from ..i18n import current_lang
 from ..localtime import local_today
-from ..services import patients, referrals
+from ..services import patients, referral_answers, referrals
 from ..services.follow_ups import PATHWAY_UNIT_KIND
 from .context import catalogue, database, db_session, keyring
 from .security import roles
@@ -140,7 +140,7 @@ def _page(referral_uuid: str, accept_form: AcceptForm, return_form: ReturnForm,
     receiving unit: anyone else posting an answer is refused (and logged) as the answer
     itself would be."""
     try:
-        shown = referrals.view(database(), keyring(), catalogue(), g.staff, referral_uuid,
+        shown = referral_answers.view(database(), keyring(), catalogue(), g.staff, referral_uuid,
                                receiver_only=status != 200)
     except patients.PatientError:
         abort(404)
@@ -158,7 +158,7 @@ def accept(referral_uuid):
     if not form.validate():
         return _page(str(referral_uuid), form, ReturnForm(formdata=None), 422, False)
     try:
-        answered = referrals.accept(database(), keyring(), g.staff, str(referral_uuid),
+        answered = referral_answers.accept(database(), keyring(), g.staff, str(referral_uuid),
                                     due_date=form.due_date.data, mode=form.mode.data or "",
                                     note=form.accept_note.data)
     except patients.PatientError:
@@ -183,7 +183,7 @@ def give_back(referral_uuid):
     if not form.validate():
         return _page(str(referral_uuid), AcceptForm(formdata=None), form, 422)
     try:
-        answered = referrals.give_back(database(), keyring(), g.staff, str(referral_uuid),
+        answered = referral_answers.give_back(database(), keyring(), g.staff, str(referral_uuid),
                                        form.return_note.data or "")
     except patients.PatientError:
         abort(404)
