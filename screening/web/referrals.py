@@ -46,10 +46,11 @@ def referral_actions(shown: Any) -> list[dict[str, Any]]:
     """For the result page: each recommended pathway of the assessment that goes to another
     unit (or, for a GP, to specialist care), with the newest referral's status, if any."""
     user = g.get("staff")
-    if user is None or user.role not in CLINICIANS or not shown.pathways:
+    unit_id = getattr(getattr(shown, "patient", None), "unit_id", None)
+    if user is None or user.role not in CLINICIANS or not shown.pathways or unit_id is None:
         return []
     session = db_session()
-    kinds = referrals.own_kinds(session, user, shown.patient.unit_id)
+    kinds = referrals.own_kinds(session, user, unit_id)
     statuses = referrals.statuses_of(session, shown.uuid)
     out = []
     for pathway in shown.pathways:

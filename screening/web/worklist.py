@@ -49,8 +49,7 @@ def index():
         groups = [("today", _("Due today"), tasks)]
     else:
         groups = [("overdue", _("Overdue"), tasks)]
-    return render_template("worklist/index.html", shown=shown, groups=groups, today=today,
-                           form=Form())
+    return render_template("worklist/index.html", shown=shown, groups=groups, today=today)
 
 
 @bp.get("/follow-ups/<uuid:follow_up_uuid>")

@@ -20,6 +20,7 @@ from playwright.sync_api import Page, expect
 from screening.localtime import local_today
 from tests.app.care_world import LEVEL_2, World, build, task
 from tests.browser.clinician import log_in
+from tests.browser.conftest import PHONE
 from tests.browser.test_accessibility import AXE, serious_violations
 from tests.browser.test_layout import overflow, small_targets
 
@@ -213,3 +214,37 @@ def test_a_past_follow_up_date_is_refused_in_the_conversation(  # type: ignore[n
     plan.get_by_label("Dato", exact=True).fill(local_today().isoformat())
     page.get_by_role("button", name="Lagre samtalen").click()
     expect(page.get_by_role("status").filter(has_text="Samtalen er lagret.")).to_be_visible()
+
+
+def test_the_new_pages_fit_a_phone(  # type: ignore[no-untyped-def]
+        live_server: str, open_page, world: World) -> None:
+    """Home page, worklist with its inbox, a follow-up, a referral and its form at 390 px:
+    nothing wider than the screen, every control at least 44 × 44, no serious axe finding."""
+    from screening.services import referrals
+
+    tasks = seed(world)
+    patient = world.patient("Gudrun Telefonhenvist")
+    assessment = world.audit(patient, [3, 2, 2, 2, 1, 1, 1, 1, 0, 0])
+    sent = referrals.send(world.db, world.keyring, world.users["nurse"], assessment,
+                          "substance_use_consultant", unit_id=world.units["sub"],
+                          reason="Ønsker oppfølging; samtykker.", consent=True)
+    phone = open_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    phone.goto(live_server + "/")
+    log_in(phone, world.people["nurse"])
+    expect(phone.locator("section.day")).to_contain_text("Bjørn Besøkidag")
+    shoot(phone, "home-day-nurse-phone")
+    phone.goto(f"{live_server}/worklist")
+    shoot(phone, "worklist-nurse-phone")
+    phone.goto(f"{live_server}/follow-ups/{tasks['Eline Flyttes']}")
+    shoot(phone, "follow-up-close-form-phone")
+    phone.goto(f"{live_server}/assessments/{assessment}/referrals/gp")
+    shoot(phone, "referral-form-phone")
+
+    consultant = open_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    consultant.goto(live_server + "/")
+    log_in(consultant, world.people["consultant"])
+    consultant.goto(f"{live_server}/worklist")
+    expect(consultant.locator("section#inbox")).to_contain_text("Gudrun Telefonhenvist")
+    shoot(consultant, "referral-inbox-consultant-phone")
+    consultant.goto(f"{live_server}/referrals/{sent.uuid}")
+    shoot(consultant, "referral-view-consultant-phone")
