@@ -16,7 +16,7 @@ from screening.models import AccessLogEntry, Base
 # action records a change.
 READ_ACTIONS = frozenset({
     "patient_search", "patient_view", "assessment_view", "assessment_export", "draft_view",
-    "conversation_view", "access_report", "access_denied", "undecryptable",
+    "conversation_view", "access_report", "access_denied", "undecryptable", "referral_view",
 })
 LOG_TABLES = frozenset({"access_log", "access_log_head"})
 
