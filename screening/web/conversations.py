@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from wtforms import HiddenField
 
+from ..core.pathways import PATHWAYS
 from ..forms.base import Form
 from ..forms.conversation import field_values, read_record
 from ..i18n import current_lang
@@ -16,7 +17,6 @@ from ..services import assessments, conversations, patients
 from .context import catalogue, database, keyring
 from .referrals import referral_actions
 from .security import roles
-from .templating import pathway_name
 
 bp = Blueprint("conversations", __name__)
 
@@ -116,7 +116,7 @@ def _after_save(shown, saved, then_referral: bool):
     for pathway in saved.needs_referral:
         flash(_("The follow-up by %(pathway)s is another unit's: send a referral. The unit "
                 "gets the follow-up when it accepts the referral.",
-                pathway=pathway_name(pathway)), "info")
+                pathway=PATHWAYS[pathway].name(current_lang())), "info")
     if then_referral:
         waiting = [action for action in referral_actions(shown)
                    if action["status"] not in ("sent", "accepted", "external")]

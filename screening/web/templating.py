@@ -73,7 +73,7 @@ ACTION_NAMES = {
     "access_report": _l("listed who has seen the record"),
     "access_denied": _l("was refused access"),
     "undecryptable": _l("a field could not be opened"),
-    "referral_send": _l("sent a referral"),
+    "referral_send": _l("recorded a referral"),
     "referral_view": _l("read a referral"),
     "referral_accept": _l("accepted a referral"),
     "referral_return": _l("returned a referral"),

@@ -360,8 +360,8 @@ def test_the_patients_access_list_says_why(world: World) -> None:
         ["tok imot en henvisning", "henvisning"],
         ["åpnet journalen", "henvisning"],
     ]
-    sent = [c for c in cells if c and c[3] == "sendte en henvisning"]
-    assert sent and sent[0][4] == "behandling"
+    sent = [c for c in cells if c and c[3] == "registrerte en henvisning"]
+    assert sent and sent[0][4] == "helsehjelp"
 
 
 def test_demo_data_puts_two_referrals_in_the_consultants_inbox(app) -> None:  # type: ignore[no-untyped-def]
