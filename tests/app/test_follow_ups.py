@@ -87,7 +87,8 @@ def test_an_edit_may_keep_a_stored_date_that_has_passed(world: World) -> None:
 
 
 def test_today_is_oslos_around_midnight() -> None:
-    """23:30 UTC on 31 March is already 1 April in Oslo (summer time): 31 March is past."""
+    """22:30 UTC on 31 March is 00:30 on 1 April in Oslo (summer time): 31 March is past
+    there, though a UTC clock still says 31 March. In winter 23:30 UTC is 00:30 next day."""
     from screening.localtime import local_today as oslo_today
 
     late = datetime(2026, 3, 31, 22, 30, tzinfo=UTC)
@@ -326,8 +327,9 @@ def test_the_home_page_counts_the_inbox(world: World) -> None:
 
 
 def test_closing_dates_are_oslo_dates(world: World) -> None:
-    """Closed at 23:30 UTC on the due date's eve... in Oslo it is already the next day:
-    late. (The fact's state reads the Oslo date of the closing time.)"""
+    """Closed at 22:30 UTC on the due date, which is 00:30 the next day in Oslo (summer
+    time): late; closed at 21:30 UTC (23:30 in Oslo): on time. The fact's state reads the
+    Oslo date of the closing time, not the UTC one."""
     patient = world.patient("Midnatt Lukkesen")
     assessment = world.audit(patient, LEVEL_2)
     uuid = task(world, assessment, due=date(2026, 6, 10))
