@@ -137,7 +137,7 @@ def demo_group() -> None:
 @demo_group.command("setup")
 def demo_setup() -> None:
     """Create demo units and staff accounts if missing, and print how to log in."""
-    lines = demo.ensure_demo(_ext("db"), _ext("keys"), _ext("hasher"))
+    lines = demo.ensure_demo(_ext("db"), _ext("keys"), _ext("hasher"), _ext("catalogue"))
     click.echo("\n".join(lines))
 
 

@@ -7,6 +7,7 @@ from .base import Base
 from .conversations import Conversation, FollowUp
 from .parked import ParkedForm
 from .patients import Patient
+from .referrals import Referral
 from .report_counts import ReportMonthCount
 from .search import PatientSearchTerm, RecentPatient
 from .staff import LoginAttempt, Membership, Staff, StaffSession, Unit
@@ -14,6 +15,6 @@ from .staff import LoginAttempt, Membership, Staff, StaffSession, Unit
 __all__ = [
     "AccessLogEntry", "AccessLogHead", "Assessment", "Base", "BreakGlass", "Conversation",
     "Draft", "FollowUp", "LoginAttempt", "Membership", "ParkedForm", "Patient",
-    "PatientSearchTerm", "RecentPatient", "ReportFact", "ReportMonthCount", "Staff",
-    "StaffSession", "Unit",
+    "PatientSearchTerm", "RecentPatient", "Referral", "ReportFact", "ReportMonthCount",
+    "Staff", "StaffSession", "Unit",
 ]

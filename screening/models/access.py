@@ -17,6 +17,7 @@ ACTIONS = (
     "conversation_save", "conversation_view",
     "follow_up_update", "break_glass", "access_report", "access_denied", "undecryptable",
     "patient_list", "patient_correct", "duplicate_refused",
+    "referral_send", "referral_view", "referral_accept", "referral_return",
 )
 OUTCOMES = ("ok", "denied", "error")
 

@@ -11,6 +11,7 @@ from .base import SEALED, Base, UTCDateTime, new_uuid, utcnow
 from .sealing import Sealed, SealedJSON
 
 PATHWAYS = ("elder_care", "gp", "substance_use_consultant", "specialist_referral")
+OUTCOMES = ("done", "not_reached", "declined", "rescheduled")
 
 
 class Conversation(Base):
@@ -39,7 +40,16 @@ class Conversation(Base):
 
 
 class FollowUp(Base):
-    """A dated task for a unit, made from a pathway."""
+    """A dated task for a unit, made from a pathway: by the conversation's follow-up plan
+    (for the patient's own unit or the clinician's), or when a unit accepts a referral.
+
+    ``status`` is ``open`` until the unit closes it (``closed``, with an ``outcome``) or it
+    is ``cancelled``. Outcomes: ``done``, ``not_reached`` (the patient could not be
+    reached), ``declined`` (the patient declined the follow-up), ``rescheduled`` (a new open
+    task with the new date was made; ``rescheduled_from_id`` points back). ``done_at`` and
+    ``done_by`` say when and by whom it was closed. ``responsible_id`` is the clinician who
+    has the task ("mine" on the worklist): who planned it in a conversation, accepted the
+    referral it came from, or took it over. ``note`` is an optional closing note (sealed)."""
 
     __tablename__ = "follow_ups"
 
@@ -57,9 +67,14 @@ class FollowUp(Base):
     mode: Mapped[str] = mapped_column(String(16))  # home_visit | phone | consultation
     repeat_audit: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(9), default="open")
+    outcome: Mapped[str | None] = mapped_column(String(12), nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     done_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"),
                                                 nullable=True)
+    responsible_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL"), nullable=True, index=True)
+    rescheduled_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("follow_ups.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, info=SEALED)
 
@@ -67,6 +82,9 @@ class FollowUp(Base):
 
     __table_args__ = (
         CheckConstraint(f"pathway IN {PATHWAYS!r}", name="pathway"),
-        CheckConstraint("status IN ('open', 'done', 'cancelled')", name="status"),
+        CheckConstraint("status IN ('open', 'closed', 'cancelled')", name="status"),
+        CheckConstraint(f"outcome IN {OUTCOMES!r}", name="outcome"),
+        # An outcome exactly when closed.
+        CheckConstraint("(status = 'closed') = (outcome IS NOT NULL)", name="closed_outcome"),
         CheckConstraint("mode IN ('home_visit', 'phone', 'consultation')", name="mode"),
     )

@@ -25,7 +25,7 @@ GENESIS = "0" * 64
 _HEAD = "screening.access_log_head"
 _MAX_ROUNDS = 100
 PURPOSES = ("care", "break_glass", "registration", "erasure", "patient_request",
-            "administration", "export")
+            "administration", "export", "referral")
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """The care relationship: who may open which patient.
 
 A clinician (nurse, gp, consultant) may open a patient when
-1. the patient belongs to one of the clinician's units, or
-2. a follow-up of the patient is assigned to one of the clinician's units (a referral to
-   another unit's pathway gives that unit access), or
+1. the patient belongs to one of the clinician's units (purpose ``care``), or
+2. one of the clinician's units has accepted a referral of the patient (purpose
+   ``referral``; see :mod:`services.referrals`: a referral sent but not yet accepted gives
+   the receiving unit only the referral itself to read, never the record), or
 3. the clinician holds an unexpired break-the-glass grant for the patient.
+A follow-up task alone gives no access: tasks for another unit come from accepted referrals.
 Analysts and administrators never open patients.
 
 Break-the-glass (:func:`break_glass`): a clinician states a reason (10-500 characters,
@@ -25,7 +27,7 @@ from sqlalchemy.orm import Session
 from ..crypto.fields import OpenError
 from ..crypto.keys import KeyRing
 from ..database import Database
-from ..models import BreakGlass, FollowUp, Patient, Staff
+from ..models import BreakGlass, Patient, Referral, Staff
 from ..models.base import new_uuid, utcnow
 from ..models.sealing import Undecryptable, attach_key
 from ..models.staff import CLINICAL_ROLES
@@ -71,10 +73,12 @@ def grant_for(session: Session, user: object, patient: Patient,
         return Grant("care", patient.unit_id)
     if units:
         referred = session.scalar(
-            select(FollowUp.unit_id).where(FollowUp.patient_id == patient.id,
-                                           FollowUp.unit_id.in_(units)).limit(1))
+            select(Referral.to_unit_id).where(Referral.patient_id == patient.id,
+                                              Referral.status == "accepted",
+                                              Referral.to_unit_id.in_(units))
+            .order_by(Referral.to_unit_id).limit(1))
         if referred is not None:
-            return Grant("care", referred)
+            return Grant("referral", referred)
     glass = session.scalar(
         select(BreakGlass.id).where(BreakGlass.patient_id == patient.id,
                                     BreakGlass.staff_id == getattr(user, "id", None),

@@ -1,5 +1,6 @@
 """The brief-intervention conversation (checklist of clinical-rules §4) and the follow-up
-tasks it creates; the worklist of a clinician's units."""
+task its plan creates (services.follow_ups has the tasks, services.referrals the referrals
+to other units)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -19,30 +20,19 @@ from ..core.rulesets import LevelPolicy
 from ..crypto.keys import KeyRing
 from ..database import Database
 from ..localtime import local_today
-from ..models import Assessment, Conversation, FollowUp, Patient, ReportFact, Unit
+from ..models import Assessment, Conversation, Patient, ReportFact
 from ..models.base import new_uuid, utcnow
 from ..models.sealing import attach_key
-from . import access_log, patients
-from .access_log import Actor
-from .care import AccessDenied
+from . import follow_ups, patients
+from .follow_ups import DEFAULT_MODE, PATHWAY_UNIT_KIND
 
 CHECKLIST = "brief_intervention"
-PATHWAY_UNIT_KIND = {
-    "elder_care": "home_care",
-    "gp": "gp_office",
-    "substance_use_consultant": "substance_use_service",
-    # A nurse cannot refer to specialist care: the GP makes the referral.
-    "specialist_referral": "gp_office",
-}
-DEFAULT_MODE = {
-    "elder_care": "home_visit",
-    "gp": "consultation",
-    "substance_use_consultant": "phone",
-    "specialist_referral": "consultation",
-}
 
 
 class ConversationError(ValueError):
+    """``invalid`` (``problems`` says what), ``conflict`` (someone saved meanwhile) or
+    ``past_date`` (a follow-up date before today, newly set)."""
+
     def __init__(self, code: str, problems: tuple[AnswerError, ...] = ()) -> None:
         super().__init__(code)
         self.code = code
@@ -90,6 +80,19 @@ def load(
     )
 
 
+@dataclass(frozen=True)
+class Saved:
+    uuid: str
+    follow_up_created: bool
+    needs_referral: tuple[str, ...]  # the plan's pathway belongs to another unit
+
+
+def _planned_date(record: Mapping[str, Any]) -> str | None:
+    plan = record.get("follow_up")
+    due = plan.get("date") if isinstance(plan, Mapping) else None
+    return due if isinstance(due, str) and due else None
+
+
 def save(
     db: Database,
     keyring: KeyRing,
@@ -100,11 +103,13 @@ def save(
     record: Mapping[str, Any],
     expected_version: int | None,
     today: date | None = None,
-) -> str:
+) -> Saved:
     """Check and store the conversation record; on the first save create the follow-up
-    tasks for the chosen pathways. ``expected_version`` is the version the form was opened
-    with (None for a new record): a different stored version is a conflict, never a silent
-    overwrite. Returns the conversation uuid."""
+    task of its plan (``_plan_follow_up``). ``expected_version`` is the version the form was
+    opened with (None for a new record): a different stored version is a conflict, never a
+    silent overwrite. A follow-up date before today (Oslo) is refused when it is set or
+    changed (``past_date``); a stored one may lie in the past when the record is edited
+    later."""
     today = today or local_today()
     checklist = catalogue.conversation(CHECKLIST)
     with db.write() as session:
@@ -124,7 +129,17 @@ def save(
         row = session.scalar(
             select(Conversation).where(Conversation.assessment_id == assessment.id)
         )
+        planned = _planned_date(record)
+        if planned is not None and date.fromisoformat(planned) < today:
+            stored = None
+            if row is not None:
+                attach_key(row, key)
+                stored = _planned_date(row.record or {})
+            if planned != stored:
+                raise ConversationError("past_date")
         now = utcnow()
+        created = False
+        needs_referral: tuple[str, ...] = ()
         if row is None:
             if expected_version is not None:
                 raise ConversationError("conflict")
@@ -141,15 +156,16 @@ def save(
             row.updated_at = now
             session.add(row)
             session.flush()
-            created = _create_follow_ups(
+            created, needs_referral = _plan_follow_up(
                 session, catalogue, assessment, patient_row, record, effective, today, user
             )
+            session.flush()
             fact = (session.get(ReportFact, assessment.fact_id)
                     if assessment.fact_id is not None else None)
             if fact is not None:
                 fact.conversation_delivered = True
-                if created:
-                    fact.follow_up = "pending"
+            if created:
+                follow_ups.update_fact(session, assessment.fact_id)
         else:
             if expected_version is None or row.version != expected_version:
                 raise ConversationError("conflict")
@@ -161,29 +177,10 @@ def save(
                 session.flush()
             except StaleDataError:
                 raise ConversationError("conflict") from None
-        return row.uuid
+        return Saved(row.uuid, created, needs_referral)
 
 
-def _unit_for(session: Session, pathway: str, patient_row: Patient, user: Any) -> int | None:
-    kind = PATHWAY_UNIT_KIND[pathway]
-    units = (
-        session.execute(
-            select(Unit.id).where(Unit.kind == kind, Unit.active.is_(True)).order_by(Unit.code)
-        )
-        .scalars()
-        .all()
-    )
-    if not units:
-        return None
-    if patient_row.unit_id in units:
-        return patient_row.unit_id
-    for unit_id in sorted(getattr(user, "unit_ids", ())):
-        if unit_id in units:
-            return unit_id
-    return units[0]
-
-
-def _create_follow_ups(
+def _plan_follow_up(
     session: Session,
     catalogue: Catalogue,
     assessment: Assessment,
@@ -192,182 +189,29 @@ def _create_follow_ups(
     level: int,
     today: date,
     user: Any,
-) -> int:
-    """One task for the follow-up of item 10 (its date, mode and repeat AUDIT), and one per
-    referral the patient consented to. Returns how many were created."""
-    weeks = weeks_for_level(catalogue, assessment.rule_set, assessment.instrument, level) or 4
+) -> tuple[bool, tuple[str, ...]]:
+    """The task of the follow-up plan (item 10: date, by whom, mode, repeat AUDIT), for the
+    unit that follows the pathway up: the patient's own unit or the clinician's. Returns
+    (a task was made, pathways that need a referral instead). Item 11 (referrals and
+    notifications, with consent) is the conversation's record only: a referral reaches the
+    other unit when the clinician sends it (services.referrals), never by itself."""
     plan = record.get("follow_up") or {}
-    tasks: dict[str, tuple[date, str, bool]] = {}
     by = plan.get("by")
-    if isinstance(by, str) and by in PATHWAY_UNIT_KIND:
-        due = plan.get("date")
-        due_date = (
-            date.fromisoformat(due)
-            if isinstance(due, str) and due
-            else today + timedelta(weeks=weeks)
-        )
-        tasks[by] = (
-            due_date,
-            plan.get("mode") or DEFAULT_MODE[by],
-            plan.get("repeat_audit") is True,
-        )
-    for referral in (record.get("referrals") or {}).get("referrals") or []:
-        pathway = referral.get("pathway")
-        if (
-            referral.get("consent") is True
-            and pathway in PATHWAY_UNIT_KIND
-            and pathway not in tasks
-        ):
-            tasks[pathway] = (today + timedelta(weeks=weeks), DEFAULT_MODE[pathway], False)
-    created = 0
-    for pathway, (due_date, mode, repeat) in tasks.items():
-        unit_id = _unit_for(session, pathway, patient_row, user)
-        if unit_id is None:
-            continue
-        session.add(
-            FollowUp(
-                uuid=new_uuid(),
-                patient_id=patient_row.id,
-                assessment_id=assessment.id,
-                fact_id=assessment.fact_id,
-                pathway=pathway,
-                unit_id=unit_id,
-                due_date=due_date,
-                mode=mode,
-                repeat_audit=repeat,
-                status="open",
-            )
-        )
-        created += 1
-    return created
-
-
-# ------------------------------------------------------------------------------ worklist
-
-
-@dataclass(frozen=True)
-class Task:
-    uuid: str
-    patient_uuid: str
-    patient_name: str
-    pathway: str
-    unit_name: str
-    due_date: date
-    mode: str
-    repeat_audit: bool
-    status: str
-    done_at: datetime | None
-
-
-def worklist(
-    db: Database, keyring: KeyRing, user: Any, today: date | None = None, done_days: int = 30
-) -> list[Task]:
-    """Open follow-ups of the user's units, and those done in the last ``done_days``; each
-    patient shown is opened (care relationship checked, the read logged once)."""
-    today = today or local_today()
-    units = tuple(getattr(user, "unit_ids", ()))
-    if not units:
-        return []
-    since = utcnow() - timedelta(days=done_days)
-    with db.write() as session:
-        rows = session.execute(
-            select(FollowUp, Patient, Unit.name)
-            .join(Patient, Patient.id == FollowUp.patient_id)
-            .join(Unit, Unit.id == FollowUp.unit_id)
-            .where(FollowUp.unit_id.in_(units))
-            .where(
-                (FollowUp.status == "open")
-                | ((FollowUp.status == "done") & (FollowUp.done_at >= since))
-            )
-            .order_by(FollowUp.due_date, FollowUp.id)
-        ).all()
-        names: dict[int, str] = {}
-        tasks = []
-        for follow_up, patient_row, unit_name in rows:
-            if patient_row.id not in names:
-                record = patients.open_patient(
-                    session, keyring, user, patient_row.uuid, action="patient_view"
-                )
-                names[patient_row.id] = record.name
-            tasks.append(
-                Task(
-                    follow_up.uuid,
-                    patient_row.uuid,
-                    names[patient_row.id],
-                    follow_up.pathway,
-                    unit_name,
-                    follow_up.due_date,
-                    follow_up.mode,
-                    follow_up.repeat_audit,
-                    follow_up.status,
-                    follow_up.done_at,
-                )
-            )
-        return tasks
-
-
-def mark_done(
-    db: Database, keyring: KeyRing, user: Any, follow_up_uuid: str, today: date | None = None
-) -> tuple[str, bool]:
-    """Mark a follow-up done; returns (patient uuid, repeat AUDIT planned)."""
-    today = today or local_today()
-    with db.write() as session:
-        follow_up = session.scalar(select(FollowUp).where(FollowUp.uuid == follow_up_uuid))
-        if follow_up is None:
-            raise patients.PatientError("not_found")
-        patient_row = session.get(Patient, follow_up.patient_id)
-        assert patient_row is not None
-        if follow_up.unit_id not in getattr(user, "unit_ids", ()):
-            # Only the unit the task is assigned to may close it.
-            access_log.record(
-                session,
-                keyring,
-                Actor(user.id, user.role),
-                "access_denied",
-                patient_row.uuid,
-                outcome="denied",
-            )
-            raise AccessDenied("follow-up of another unit")
-        patients.open_patient(session, keyring, user, patient_row.uuid, action="follow_up_update")
-        if follow_up.status == "open":
-            follow_up.status = "done"
-            follow_up.done_at = utcnow()
-            follow_up.done_by = user.id
-            session.flush()
-            if follow_up.fact_id is not None:  # None: the assessment was voided
-                _update_fact(session, follow_up.fact_id)
-        return patient_row.uuid, follow_up.repeat_audit
-
-
-def _update_fact(session: Session, fact_id: int) -> None:
-    rows = session.execute(
-        select(FollowUp.status, FollowUp.due_date, FollowUp.done_at).where(
-            FollowUp.fact_id == fact_id
-        )
-    ).all()
-    if not rows:
-        return
-    if any(status == "open" for status, _, _ in rows):
-        state = "pending"
-    elif all(
-        done_at is not None and done_at.date() <= due
-        for status, due, done_at in rows
-        if status == "done"
-    ):
-        state = "on_time"
-    else:
-        state = "late"
-    session.execute(update(ReportFact).where(ReportFact.id == fact_id).values(follow_up=state))
-
-
-def follow_ups_of(session: Session, patient_row: Patient) -> list[FollowUp]:
-    return list(
-        session.scalars(
-            select(FollowUp)
-            .where(FollowUp.patient_id == patient_row.id)
-            .order_by(FollowUp.due_date)
-        )
-    )
+    if not (isinstance(by, str) and by in PATHWAY_UNIT_KIND):
+        return False, ()
+    unit_id = follow_ups.own_unit_for(session, by, patient_row.unit_id,
+                                      frozenset(getattr(user, "unit_ids", ())))
+    if unit_id is None:
+        return False, (by,)
+    weeks = weeks_for_level(catalogue, assessment.rule_set, assessment.instrument, level) or 4
+    due = plan.get("date")
+    due_date = date.fromisoformat(due) if isinstance(due, str) and due else \
+        today + timedelta(weeks=weeks)
+    follow_ups.add_task(session, assessment, pathway=by, unit_id=unit_id, due_date=due_date,
+                        mode=plan.get("mode") or DEFAULT_MODE[by],
+                        repeat_audit=plan.get("repeat_audit") is True,
+                        responsible_id=getattr(user, "id", None))
+    return True, ()
 
 
 def agreed_goal(record: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -4,7 +4,8 @@ A voided assessment is kept (its answers, result and conversation stay readable 
 with a care relationship, shown as void), with who voided it, when and why (the reason
 sealed under the patient's key). It leaves the reports in the same transaction: its report
 fact is deleted, and the database triggers on ``report_facts`` take its counts away from
-``report_month_counts``. Its open follow-ups are cancelled. Logged as ``assessment_void``.
+``report_month_counts``. Its open follow-ups are cancelled and its referrals still waiting
+for an answer withdrawn. Logged as ``assessment_void``.
 
 Who may void: the clinician who made the assessment, or a colleague who is a member of the
 unit the assessment was made in; both also need a care relationship with the patient.
@@ -21,7 +22,7 @@ from sqlalchemy import delete, select, update
 
 from ..crypto.keys import KeyRing
 from ..database import Database
-from ..models import Assessment, FollowUp, Patient, ReportFact
+from ..models import Assessment, FollowUp, Patient, Referral, ReportFact
 from ..models.base import utcnow
 from ..models.sealing import attach_key
 from . import patients
@@ -91,6 +92,11 @@ def void(db: Database, keyring: KeyRing, user: Any, assessment_uuid: str, reason
             .values(status="cancelled").returning(FollowUp.id)).all())
         session.execute(update(FollowUp).where(FollowUp.assessment_id == assessment.id)
                         .values(fact_id=None))
+        # Referrals still waiting for an answer are withdrawn; an accepted one stays (the
+        # receiving unit has the patient in its care now).
+        session.execute(update(Referral)
+                        .where(Referral.assessment_id == assessment.id, Referral.status == "sent")
+                        .values(status="withdrawn"))
         session.flush()
         if fact_id is not None:
             session.execute(delete(ReportFact).where(ReportFact.id == fact_id))

@@ -16,10 +16,11 @@ def register_blueprints(app: Flask) -> None:
         lang,
         patient_details,
         patients,
+        referrals,
         reports,
         worklist,
     )
 
     for module in (health, lang, auth, home, admin, patients, patient_details, assessments,
-                   conversations, worklist, reports):
+                   conversations, worklist, referrals, reports):
         app.register_blueprint(module.bp)

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from wtforms import HiddenField
 
+from ..core.pathways import PATHWAYS
 from ..forms.base import Form
 from ..forms.conversation import field_values, read_record
 from ..forms.conversation_messages import problem_texts
@@ -16,6 +17,7 @@ from ..localtime import local_today
 from ..services import assessments, conversations, patients
 from .context import catalogue, database, keyring
 from .parking import parkable, restored_form
+from .referrals import referral_actions
 from .security import roles
 
 bp = Blueprint("conversations", __name__)
@@ -66,7 +68,7 @@ def edit(assessment_uuid):
         version = form.version.data
         expected = int(version) if version and version.isascii() and version.isdigit() else None
         try:
-            conversations.save(
+            saved = conversations.save(
                 database(),
                 keyring(),
                 catalogue(),
@@ -91,14 +93,18 @@ def edit(assessment_uuid):
                 ).conversation
                 form.version.data = str(latest.version) if latest else ""
                 values = field_values(latest.record if latest else record)
+            elif err.code == "past_date":
+                problems["follow_up.date"] = _(
+                    "The follow-up date cannot be in the past. Choose today or a later date.")
             else:
                 problems.update(problem_texts(checklist, err.problems))
         else:
             flash(_("The conversation is saved."), "info")
-            return redirect(url_for("assessments.result", assessment_uuid=shown.uuid), code=303)
+            return _after_save(shown, saved, request.form.get("then") == "referral")
     else:
         abort(400)
     status = 409 if conflict else 422 if problems else 200
+    actions = referral_actions(shown)
     return render_template(
         "conversations/edit.html",
         a=shown,
@@ -110,4 +116,21 @@ def edit(assessment_uuid):
         # the higher of the suggested level and the one chosen by clinical judgement
         required=set(checklist.required_items(max(
             shown.level or 1, checklist.chosen_level(existing.record if existing else {}) or 0))),
+        referral_pathways=[action["pathway"] for action in actions],
     ), status
+
+
+def _after_save(shown, saved, then_referral: bool):
+    """To the result page; a plan for a pathway of another unit is a referral to send (the
+    conversation itself sends nothing), and "save and send a referral" goes to the first
+    referral not yet sent."""
+    for pathway in saved.needs_referral:
+        flash(_("The follow-up by %(pathway)s is another unit's: send a referral. The unit "
+                "gets the follow-up when it accepts the referral.",
+                pathway=PATHWAYS[pathway].name(current_lang())), "info")
+    if then_referral:
+        waiting = [action for action in referral_actions(shown)
+                   if action["status"] not in ("sent", "accepted", "external")]
+        if waiting:
+            return redirect(waiting[0]["url"], code=303)
+    return redirect(url_for("assessments.result", assessment_uuid=shown.uuid), code=303)

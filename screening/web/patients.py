@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ..forms.patients import BreakGlassForm, SearchForm
 from ..models import Unit
 from ..models.sealing import Undecryptable
-from ..services import assessments, care, conversations, patients
+from ..services import assessments, care, follow_ups, patients, referrals
 from . import finding
 from .access_history import render as access_page
 from .charts import trend_svg
@@ -85,7 +85,8 @@ def register():
 def page(patient_uuid):
     with opened_patient(str(patient_uuid), remember=True) as (record, session, row):
         history = assessments.history(session, row)
-        follow_ups = conversations.follow_ups_of(session, row)
+        tasks = follow_ups.follow_ups_of(session, row)
+        referral_lines = referrals.lines(session, keyring(), row)
         unit_names = dict(session.execute(select(Unit.id, Unit.name)).all())
         talked = {c.assessment_id for c in _conversations(session, row)}
     audits = [a for a in history if a.instrument == "audit" and a.voided_at is None]
@@ -102,7 +103,8 @@ def page(patient_uuid):
         record=record,
         history=history,
         chart=chart,
-        follow_ups=follow_ups,
+        follow_ups=tasks,
+        referrals=referral_lines,
         unit_names=unit_names,
         talked=talked,
         flags_of=lambda a: json.loads(a.flags),

@@ -24,7 +24,18 @@ ROLE_NAMES = {
     "admin": _l("administrator"),
     "system": _l("system"),
 }
-STATUS_NAMES = {"open": _l("open"), "done": _l("done"), "cancelled": _l("cancelled")}
+STATUS_NAMES = {"open": _l("open"), "done": _l("done"), "closed": _l("closed"),
+                "cancelled": _l("cancelled")}
+FOLLOW_UP_OUTCOME_NAMES = {"done": _l("Done"), "not_reached": _l("Patient not reached"),
+                           "declined": _l("Patient declined"), "rescheduled": _l("Rescheduled")}
+REFERRAL_STATUS_NAMES = {
+    "sent": _l("sent, waiting for an answer"),
+    "accepted": _l("accepted"),
+    "returned": _l("returned"),
+    "consent_refused": _l("not sent: the patient did not consent"),
+    "external": _l("referred by the GP"),
+    "withdrawn": _l("withdrawn: the screening was voided"),
+}
 MODE_NAMES = {"home_visit": _l("home visit"), "phone": _l("phone"),
               "consultation": _l("consultation")}
 FLAG_NAMES = {
@@ -58,6 +69,10 @@ ACTION_NAMES = {
     "patient_list": _l("saw the patient's name in a list"),
     "patient_correct": _l("corrected the patient's details"),
     "duplicate_refused": _l("was refused registering the number: it is already registered"),
+    "referral_send": _l("recorded a referral"),
+    "referral_view": _l("read a referral"),
+    "referral_accept": _l("accepted a referral"),
+    "referral_return": _l("returned a referral"),
 }
 NOT_ASKED_NAMES = {
     "declined": _l("the patient did not want to answer"),
@@ -69,6 +84,7 @@ NOT_ASKED_NAMES = {
 OUTCOME_NAMES = {"ok": _l("carried out"), "denied": _l("refused"), "error": _l("failed")}
 PURPOSE_NAMES = {
     "care": _l("health care"),
+    "referral": _l("referral"),
     "break_glass": _l("emergency access"),
     "registration": _l("registration"),
     "erasure": _l("erasure"),
@@ -174,8 +190,10 @@ def register_templating(app: Flask) -> None:
             "flag_name": lambda f: str(FLAG_NAMES.get(f, f)),
             "action_name": lambda a: str(ACTION_NAMES.get(a, a)),
             "not_asked_name": lambda r: str(NOT_ASKED_NAMES.get(r, r)),
-            "outcome_name": lambda o: str(OUTCOME_NAMES.get(o, o)),
             "purpose_name": lambda p: str(PURPOSE_NAMES.get(p, p)),
+            "outcome_name": lambda o: str(OUTCOME_NAMES.get(o, o)),
+            "follow_up_outcome_name": lambda o: str(FOLLOW_UP_OUTCOME_NAMES.get(o or "", o or "")),
+            "referral_status_name": lambda s: str(REFERRAL_STATUS_NAMES.get(s, s)),
             "pathway_name": pathway_name,
             "pathway_ids": tuple(PATHWAYS),
             "zone_scale": zone_scale,

@@ -19,7 +19,16 @@ from sqlalchemy import select
 
 from screening.localtime import local_today
 from screening.models import FollowUp
-from screening.services import access_log, accounts, assessments, care, conversations, patients
+from screening.services import (
+    access_log,
+    accounts,
+    assessments,
+    care,
+    conversations,
+    follow_ups,
+    patients,
+    referrals,
+)
 from tests.app.clinic import synthetic_names
 from tests.app.fnr import random_fnr
 from tests.app.staffing import PASSWORD, Person
@@ -63,6 +72,7 @@ class Seeded:
     assessments: dict[str, str] = field(default_factory=dict)  # key -> uuid
     follow_ups: dict[str, str] = field(default_factory=dict)
     grant_uuid: str = ""
+    referral_uuid: str = ""
 
     @property
     def db(self) -> Any:
@@ -186,13 +196,19 @@ def seed(app: Any, seed_value: int = 16) -> Seeded:
             select(FollowUp.uuid).order_by(FollowUp.id.desc())).first())
     finally:
         session.close()
-    conversations.mark_done(world.db, world.keyring, world.users["sykepleier"],
-                            world.follow_ups["done"])
+    follow_ups.close(world.db, world.keyring, world.users["sykepleier"],
+                     world.follow_ups["done"], "done")
     assessments.save_draft(world.db, world.keyring, world.users["sykepleier"],
                            world.patients["p3"], "audit", {"q1": 1, "q2": 0})
     grant = care.break_glass(world.db, world.keyring, world.users["ruskonsulent"],
                              world.patients["p1"], "Akutt innleggelse, trenger oversikten")
     world.grant_uuid = grant.uuid
+    sub = next(unit_id for code, unit_id in world.units.items()
+               if dict((c, k) for c, _n, k in UNITS)[code] == "substance_use_service")
+    world.referral_uuid = referrals.send(
+        world.db, world.keyring, world.users["sykepleier"], world.assessments["audit_high"],
+        "substance_use_consultant", unit_id=sub, reason="Ønsker hjelp; samtykker til kontakt.",
+        consent=True).uuid
     world.log("sykepleier-b", "access_denied", "p1", outcome="denied")
     world.log("sykepleier", "undecryptable", "p1", outcome="error")
     world.log(None, "access_report", "p1", purpose="patient_request")

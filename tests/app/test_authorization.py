@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from screening.models import AccessLogEntry, Assessment, Base, FollowUp, Unit
 from screening.models.base import new_uuid
-from screening.services import access_log, accounts, care
+from screening.services import access_log, accounts, care, referrals
 from tests.app.staffing import Person, make_staff, make_units, sign_in
 from tests.conftest import csrf_from
 
@@ -165,6 +165,9 @@ def build_world(app) -> World:  # type: ignore[no-untyped-def]
                                      unit_id=units["home-a"])
     assessment_uuid, follow_up_uuid = _assessment_and_follow_up(app, nurse, patient_uuid,
                                                                 units["home-a"])
+    referral = referrals.send(db, keyring, nurse, assessment_uuid, "substance_use_consultant",
+                              unit_id=units["sub"], reason="Matrix test: referral reason",
+                              consent=True)
     victim = User(world.people["victim"], frozenset({units["home-b"]}))
     grant = care.break_glass(db, keyring, victim, patient_uuid, "Matrix test: emergency reason")
     world.params.update({
@@ -172,6 +175,7 @@ def build_world(app) -> World:  # type: ignore[no-untyped-def]
         "follow_up_uuid": follow_up_uuid, "instrument_id": "audit",
         "staff_uuid": _staff_uuid(app, "victim"), "unit_id": str(units["home-b"]),
         "grant_uuid": grant.uuid, "filename": "css/app.css",
+        "referral_uuid": referral.uuid, "pathway": "substance_use_consultant",
     })
     return world
 
@@ -279,7 +283,8 @@ def test_authorization_matrix(world: World) -> None:
         session.close()
 
 
-RECORD_PARAMETERS = frozenset({"patient_uuid", "assessment_uuid", "follow_up_uuid"})
+RECORD_PARAMETERS = frozenset({"patient_uuid", "assessment_uuid", "follow_up_uuid",
+                               "referral_uuid"})
 # Routes that take a patient uuid but open nothing of the record: break-the-glass is how a
 # clinician without a care relationship asks for access.
 OPENS_NOTHING = frozenset({"patients.break_glass"})

@@ -26,6 +26,7 @@ from screening.models import (
     Draft,
     FollowUp,
     Patient,
+    Referral,
     ReportFact,
 )
 from screening.models.base import new_uuid, utcnow
@@ -34,7 +35,7 @@ from screening.services.patients import PatientError
 from tests.app.clinic import Clinic, Registered, register_many, setup_clinic
 
 ROOT = Path(__file__).resolve().parents[2]
-CHILD_TABLES = (Assessment, Draft, Conversation, FollowUp, BreakGlass)
+CHILD_TABLES = (Assessment, Draft, Conversation, FollowUp, BreakGlass, Referral)
 
 
 @pytest.fixture
@@ -82,7 +83,12 @@ def add_records(clinic: Clinic, patient_uuid: str, tag: str) -> None:
                       instrument="audit")
         patients.unlock(draft, key)
         draft.answers = {"q1": 3, "note": f"draft {tag}"}
-        session.add_all([conversation, follow_up, glass, draft])
+        referral = Referral(uuid=new_uuid(), patient_id=patient.id, assessment_id=assessment.id,
+                            pathway="gp", status="sent", consent=True,
+                            to_unit_id=clinic.units["gp-a"], sent_by=nurse.id)
+        patients.unlock(referral, key)
+        referral.reason = f"reason {tag}"
+        session.add_all([conversation, follow_up, glass, draft, referral])
 
 
 def counts(clinic: Clinic, patient_id: int | None = None) -> dict[str, int]:
@@ -168,7 +174,8 @@ def test_erase(clinic: Clinic) -> None:
     target = registered[1]
     pid = patient_id(clinic, target.uuid)
     blobs = sealed_blobs(clinic, pid)
-    assert len(blobs) == 10  # patient 4, assessment 2, conversation, follow-up, grant, draft
+    assert len(blobs) == 11  # patient 4, assessment 2, conversation, follow-up, grant, draft,
+    # referral
     with clinic.db.engine.connect() as conn:
         wrapped = bytes(conn.execute(select(Patient.data_key_wrapped)
                                      .where(Patient.id == pid)).scalar_one())

@@ -127,8 +127,9 @@ def test_reencrypt_gives_new_data_keys_and_everything_still_opens(app) -> None: 
     result = key_rotation.reencrypt_all(clinic.db, clinic.keyring, batch_size=4)
     assert (result.patients, result.failed) == (9, 0)
     # 4 per patient, and per each of 3 patients: 2 assessment, conversation, follow-up,
-    # grant, 2 drafts (nurse-a's from add_records, nurse-b's) ; 1 draft for the other 6
-    assert result.fields == 9 * 4 + 3 * (2 + 1 + 1 + 1 + 2) + 6
+    # grant, 2 drafts (nurse-a's from add_records, nurse-b's), referral; 1 draft for the
+    # other 6
+    assert result.fields == 9 * 4 + 3 * (2 + 1 + 1 + 1 + 2 + 1) + 6
     with clinic.db.engine.connect() as conn:
         after = {u: bytes(w) for u, w in conn.execute(select(Patient.uuid,
                                                              Patient.data_key_wrapped))}

@@ -205,7 +205,8 @@ def follow_up(clinic: Clinic, patient_uuid: str, unit: str, due: date,
         session.add(FollowUp(uuid=new_uuid(), patient_id=row.id, assessment_id=assessment.id,
                              fact_id=assessment.fact_id, pathway="elder_care",
                              unit_id=clinic.units[unit], due_date=due, mode="home_visit",
-                             status=status))
+                             status="closed" if status == "done" else status,
+                             outcome="done" if status == "done" else None))
 
 
 def test_mine_today_lists_due_and_overdue_follow_ups_of_my_units(app, clinic: Clinic) -> None:

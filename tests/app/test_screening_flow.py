@@ -120,11 +120,13 @@ def test_nurse_round(app, client, clinic) -> None:
         assert fact.level == 2 and fact.age_band in ("65_74", "75_84") and fact.sex == "female"
         follow_up_uuid = follow_up.uuid
     done = client.post(
-        f"/follow-ups/{follow_up_uuid}/done", data={"csrf_token": csrf_from(worklist)}
+        f"/follow-ups/{follow_up_uuid}/close",
+        data={"csrf_token": csrf_from(worklist), "outcome": "done"},
     )
-    assert (
-        done.status_code == 303 and f"/patients/{patient}/screen/audit" in done.headers["Location"]
-    )
+    # the outcome is shown, and a new AUDIT is offered, not started (issue 16, point 11)
+    assert done.status_code == 303 and done.headers["Location"].endswith(follow_up_uuid)
+    shown = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Utfallet er lagret." in shown and "Start ny AUDIT nå" in shown
     with app.extensions["screening.db"].write() as session:
         assert session.scalar(select(ReportFact.follow_up)) == "on_time"
     sheet = client.get(f"/assessments/{assessment}/sheet").get_data(as_text=True)

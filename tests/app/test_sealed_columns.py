@@ -27,7 +27,8 @@ CLEAR_TEXT = {
                     "pathways", "setting"},
     "drafts": {"uuid", "instrument"},
     "conversations": {"uuid"},
-    "follow_ups": {"uuid", "pathway", "mode", "status"},
+    "follow_ups": {"uuid", "pathway", "mode", "status", "outcome"},
+    "referrals": {"uuid", "pathway", "status"},
     "break_glass": {"uuid"},
     # A form sent after the session ended, sealed under its author's key; the endpoint and
     # path name the form (random uuids only), never a person.

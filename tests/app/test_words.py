@@ -46,6 +46,8 @@ def parameter_values(world: Seeded, who: str | None) -> dict[str, list[str]]:
         "staff_uuid": [world.staff_uuid("sykepleier")],
         "unit_id": [str(world.units["home-b"])],
         "grant_uuid": [world.grant_uuid],
+        "referral_uuid": [world.referral_uuid],
+        "pathway": ["elder_care", "gp", "substance_use_consultant", "specialist_referral"],
     }
 
 

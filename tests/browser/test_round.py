@@ -125,7 +125,7 @@ def find_in_worklist(page: Page, name: str, due: date, pathway: str, mode: str) 
     expect(row).to_contain_text(pathway)
     expect(row).to_contain_text(mode)
     expect(row).to_contain_text("ny AUDIT")
-    expect(row.get_by_role("button", name="Merk som utført")).to_be_visible()
+    expect(row.get_by_role("link", name="Registrer utfall")).to_be_visible()
 
 
 def open_print_view(page: Page, name: str) -> None:

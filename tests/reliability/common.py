@@ -17,7 +17,7 @@ from screening.models import AccessLogEntry, Base
 READ_ACTIONS = frozenset({
     "patient_search", "patient_view", "assessment_view", "assessment_export", "draft_view",
     "conversation_view", "access_report", "access_denied", "undecryptable", "patient_list",
-    "duplicate_refused",
+    "duplicate_refused", "referral_view",
 })
 LOG_TABLES = frozenset({"access_log", "access_log_head"})
 
