@@ -65,14 +65,19 @@ def check_and_open(db: Database, session: Session, keyring: KeyRing, user: User,
 
 def open_to_read(db: Database, session: Session, keyring: KeyRing, user: User,
                  patient: Patient, action: str, today: date | None = None,
-                 afresh: bool = True) -> Opened:
+                 afresh: bool = True, export: bool = False) -> Opened:
     """:func:`check_and_open`, then the read logged as ``action`` (committed on return).
     With ``afresh`` the read transaction of ``session`` is ended, so that what the caller
     reads next (the access log itself, for one) is read afresh; without it the caller goes
     on in the same read (a draft, a conversation: rows the log row cannot change), which
-    spares a connection check-out and a transaction."""
+    spares a connection check-out and a transaction. With ``export`` the data leaves the
+    application (a FHIR file): the purpose logged is ``export``, unless the access rests on
+    break-the-glass, which stays visible as such for review."""
     opened = check_and_open(db, session, keyring, user, patient, today)
-    log_alone(db, keyring, opened.actor, action, patient.uuid, opened.grant.purpose)
+    purpose = opened.grant.purpose
+    if export and purpose == "care":
+        purpose = "export"
+    log_alone(db, keyring, opened.actor, action, patient.uuid, purpose)
     if afresh:
         session.commit()  # ends the read; nothing was written, and rows stay loaded
     return opened
