@@ -249,3 +249,29 @@ def test_toml_writer_round_trips_every_instrument_file() -> None:
     for path in sorted(DEFAULT_DIRECTORY.glob("*.toml")):
         data = tomllib.loads(path.read_text("utf-8"))
         assert tomllib.loads(dumps(data, ["x"])) == data, path.name
+
+
+def _mutations(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [path] + [p for k, v in value.items() for p in _mutations(v, (*path, k))]
+    if isinstance(value, list):
+        return [path] + [p for i, v in enumerate(value) for p in _mutations(v, (*path, i))]
+    return [path]
+
+
+@pytest.mark.parametrize("name", [ASBI, US_CORE, HELSENORGE])
+def test_malformed_questionnaires_are_refused_never_a_traceback(name: str) -> None:
+    """Every element of each artefact replaced in turn by a value of another JSON type: the
+    importer imports it or refuses it with reasons, and raises nothing else."""
+    original = _artefact(name)
+    for path in _mutations(original)[1:]:
+        for replacement in (None, "x", 7, [], {}):
+            resource = copy.deepcopy(original)
+            parent = resource
+            for key in path[:-1]:
+                parent = parent[key]
+            parent[path[-1]] = replacement
+            try:
+                import_questionnaire(resource, leave_out=ASBI_UNSCORED if name == ASBI else ())
+            except ImportRefused as refused:
+                assert refused.reasons and all(refused.reasons)

@@ -214,6 +214,16 @@ def import_questionnaire(resource: Any, *, instrument_id: str | None = None,
                          leave_out: Collection[str] = (), source: str = "",
                          lang: str | None = None) -> Imported:
     """The instrument mapping for a FHIR Questionnaire, or ImportRefused with the reasons."""
+    try:
+        return _import(resource, instrument_id, leave_out, source, lang)
+    except (AttributeError, TypeError, KeyError) as err:
+        # an element of the wrong JSON type (an object where FHIR has an array, ...)
+        raise ImportRefused([f"the file is not a well-formed FHIR Questionnaire: an element "
+                             f"has the wrong JSON type ({type(err).__name__}: {err})"]) from None
+
+
+def _import(resource: Any, instrument_id: str | None, leave_out: Collection[str],
+            source: str, lang: str | None) -> Imported:
     if not isinstance(resource, Mapping) or resource.get("resourceType") != "Questionnaire":
         raise ImportRefused(["not a FHIR Questionnaire (resourceType must be 'Questionnaire')"])
     reasons: list[str] = []

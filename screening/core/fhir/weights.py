@@ -151,5 +151,5 @@ def walk(items: Any, group: str | None = None) -> Iterator[tuple[Mapping[str, An
         if not isinstance(item, Mapping):
             continue
         yield item, group
-        inner = item["linkId"] if item.get("type") == "group" else group
+        inner = str(item.get("linkId")) if item.get("type") == "group" else group
         yield from walk(item.get("item", []), inner)
