@@ -77,7 +77,8 @@ class AssessmentView:
 def view(
     db: Database, keyring: KeyRing, user: Any, assessment_uuid: str, action: str = "assessment_view"
 ) -> AssessmentView:
-    """Open one assessment (care relationship checked, the read logged)."""
+    """Open one assessment (care relationship checked, the read logged). Opened with
+    ``action="assessment_export"`` the read is logged with the purpose ``export``."""
     from .conversations import load as load_conversation
 
     with patient_reads.reading(db) as session:
@@ -86,7 +87,8 @@ def view(
             raise patients.PatientError("not_found")
         row, patient_row = found
         record = patient_reads.open_to_read(
-            db, session, keyring, user, patient_row, action=action, afresh=False
+            db, session, keyring, user, patient_row, action=action, afresh=False,
+            export=action == "assessment_export",
         ).record
         attach_key(row, patients.data_key(keyring, patient_row))
         conversation = load_conversation(session, keyring, patient_row, row.id)

@@ -68,15 +68,21 @@ def check_and_open(db: Database, session: Session, keyring: KeyRing, user: User,
 
 def open_to_read(db: Database, session: Session, keyring: KeyRing, user: User,
                  patient: Patient, action: str, today: date | None = None,
-                 afresh: bool = True, remember: bool = False) -> Opened:
+                 afresh: bool = True, remember: bool = False, export: bool = False) -> Opened:
     """:func:`check_and_open`, then the read logged as ``action`` (committed on return).
     With ``afresh`` the read transaction of ``session`` is ended, so that what the caller
     reads next (the access log itself, for one) is read afresh; without it the caller goes
     on in the same read (a draft, a conversation: rows the log row cannot change), which
     spares a connection check-out and a transaction. With ``remember`` the patient goes to
-    the top of the user's recently opened (``services.recent_patients``), with the log row."""
+    the top of the user's recently opened (``services.recent_patients``), with the log row.
+    With ``export`` the data leaves the application (a FHIR file): the purpose logged is
+    ``export``, unless the access rests on break-the-glass, which stays visible as such for
+    review."""
     opened = check_and_open(db, session, keyring, user, patient, today)
-    log_alone(db, keyring, opened.actor, action, patient.uuid, opened.grant.purpose,
+    purpose = opened.grant.purpose
+    if export and purpose != "break_glass":
+        purpose = "export"
+    log_alone(db, keyring, opened.actor, action, patient.uuid, purpose,
               remember=patient.id if remember else None)
     if afresh:
         session.commit()  # ends the read; nothing was written, and rows stay loaded

@@ -406,19 +406,28 @@ def sheet(assessment_uuid):
 @bp.get("/assessments/<uuid:assessment_uuid>/fhir.json")
 @roles(*CLINICIANS)
 def fhir_export(assessment_uuid):
-    from ..core.fhir_response import assessment_bundle
+    """The screening as a FHIR R4 bundle, as a download; logged as an export."""
+    from ..core.fhir import assessment_bundle
 
     shown = _view(str(assessment_uuid), action="assessment_export")
+    instrument = catalogue().instrument(shown.instrument)
+    if str(instrument.version) != str(shown.instrument_version):
+        # The answers' codes belong to the version they were given in: never export them
+        # under another version's definitions.
+        flash(_("This screening was made with a version of the questionnaire that is no "
+                "longer installed, so it cannot be exported as FHIR."), "error")
+        return redirect(url_for("assessments.result", assessment_uuid=assessment_uuid),
+                        code=303)
     bundle = assessment_bundle(
-        catalogue().instrument(shown.instrument),
+        instrument,
         shown.uuid,
         shown.answers,
         shown.total,
         shown.created_at.isoformat(),
-        shown.context.get("explanation", {}).get("subscores", {}),
         fnr=shown.patient.fnr,
         name=shown.patient.name,
         lang=lang(),
+        voided=shown.void,
     )
     response = Response(
         json.dumps(bundle, ensure_ascii=False, indent=2), mimetype="application/fhir+json"

@@ -157,8 +157,8 @@ def test_gp_round_and_fhir(app, client, clinic) -> None:
     bundle = Bundle.model_validate(json.loads(export.get_data(as_text=True)))
     kinds = [entry.resource.__resource_type__ for entry in bundle.entry]
     assert kinds[0] == "QuestionnaireResponse" and "Observation" in kinds
-    total = bundle.entry[1].resource
-    assert total.valueInteger == 10 and total.code.coding[0].code == "75624-7"
+    (total,) = [e.resource for e in bundle.entry if e.resource.id.startswith("total-")]
+    assert total.valueQuantity.value == 10 and total.code.coding[0].code == "75624-7"
 
 
 def test_skip_logic_on_the_server(app, client, clinic) -> None:

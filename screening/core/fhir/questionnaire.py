@@ -1,47 +1,53 @@
-"""Export instruments as FHIR R4 Questionnaire resources (plain dicts, ready for JSON).
+"""Instruments as FHIR R4 Questionnaire resources (plain dicts, ready for JSON).
 
-Internal option codes stay in a code system of this application; LOINC codes are added where
-the instrument file has them (panel, items, totals).  Each answer option carries its points in
-the ``ordinalValue`` extension.  Skip logic becomes ``enableWhen``.
+Answer options are LOINC answers where the item has a LOINC answer list, else codes of this
+application's code systems (published as CodeSystem resources, see codesystems.py).  Each
+option carries its points in the ordinalValue extension (see terms.ORDINAL_VALUE); totals are
+read-only integer items with the UCUM unit {score}.  Skip logic becomes ``enableWhen``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .conversation import Conversation, Field
-from .instruments import Instrument, Item
-from .pathways import PATHWAYS
+from ..conversation import Conversation, Field
+from ..instruments import Instrument, Item
+from ..pathways import PATHWAYS
+from ..texts import Text
+from .terms import (
+    ORDINAL_VALUE,
+    QUESTIONNAIRE_UNIT,
+    SCORE_UNIT,
+    TRANSLATION,
+    UCUM,
+    item_system,
+    loinc_coding,
+    option_coding,
+    questionnaire_url,
+    resource_id,
+)
 
-LOINC = "http://loinc.org"
-ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
-# Base of this application's own code systems; .invalid is reserved and never resolves.
-CODE_SYSTEM_BASE = "https://screening.invalid/fhir/CodeSystem"
-
-
-def _resource_id(instrument_id: str) -> str:
-    return instrument_id.replace("_", "-")
+TOTAL_TEXT = Text(nb="Sum poeng", en="Total score")
+PATHWAY_TEXT = Text(nb="Oppfølging", en="Follow-up")
+CONSENT_TEXT = Text(nb="Pasientens samtykke", en="The patient's consent")
+SCORE_UNIT_EXTENSION = {
+    "url": QUESTIONNAIRE_UNIT,
+    "valueCoding": {"system": UCUM, "code": SCORE_UNIT, "display": "score"},
+}
 
 
 def _name(instrument_id: str) -> str:
     return "".join(part.capitalize() for part in instrument_id.replace("-", "_").split("_"))
 
 
-def _loinc(code: str | None) -> list[dict[str, str]] | None:
-    return None if code is None else [{"system": LOINC, "code": code}]
-
-
-def _system(instrument_id: str, item_id: str) -> str:
-    return f"{CODE_SYSTEM_BASE}/{_resource_id(instrument_id)}-{item_id.replace('_', '-')}"
-
-
-def _enable_when(instrument: Instrument, item: Item) -> list[dict[str, Any]]:
+def enable_when(instrument: Instrument, item: Item, lang: str = "nb") -> list[dict[str, Any]]:
     """enableWhen for a skippable item: enabled when a deciding item has a non-zero answer.
 
     An item skipped by several rules is enabled only when none of them fires.  That is
     expressible with enableBehavior 'any' over the triggers of one rule R when every trigger
     of R is itself skipped by every other rule (then a non-zero answer to a trigger of R implies
-    that the other rules did not fire).  AUDIT has that shape.
+    that the other rules did not fire).  AUDIT has that shape.  FHIR treats the answer to a
+    disabled item as absent, so a condition on a skipped trigger is false.
     """
     rules = [rule for rule in instrument.skip_rules if item.id in rule.skip]
     if not rules:
@@ -66,13 +72,32 @@ def _enable_when(instrument: Instrument, item: Item) -> list[dict[str, Any]]:
                 {
                     "question": trigger.id,
                     "operator": "=",
-                    "answerCoding": {
-                        "system": _system(instrument.id, trigger.id),
-                        "code": option.code,
-                    },
+                    "answerCoding": option_coding(instrument, trigger, option, lang),
                 }
             )
     return conditions
+
+
+def _answer_option(instrument: Instrument, item: Item, index: int, lang: str) -> dict[str, Any]:
+    option = item.options[index]
+    coding = option_coding(instrument, item, option, lang)
+    label = option.label(lang)
+    if coding["display"] != label:  # LOINC's display: our label as its translation
+        coding["_display"] = {
+            "extension": [
+                {
+                    "url": TRANSLATION,
+                    "extension": [
+                        {"url": "lang", "valueCode": lang},
+                        {"url": "content", "valueString": label},
+                    ],
+                }
+            ]
+        }
+    return {
+        "extension": [{"url": ORDINAL_VALUE, "valueDecimal": option.points}],
+        "valueCoding": coding,
+    }
 
 
 def _question(instrument: Instrument, item: Item, lang: str) -> dict[str, Any]:
@@ -83,20 +108,12 @@ def _question(instrument: Instrument, item: Item, lang: str) -> dict[str, Any]:
         "type": "choice",
         "required": True,
         "answerOption": [
-            {
-                "extension": [{"url": ORDINAL_VALUE, "valueDecimal": option.points}],
-                "valueCoding": {
-                    "system": _system(instrument.id, item.id),
-                    "code": option.code,
-                    "display": option.label(lang),
-                },
-            }
-            for option in item.options
+            _answer_option(instrument, item, option.index, lang) for option in item.options
         ],
     }
     if item.loinc:
-        question["code"] = _loinc(item.loinc)
-    conditions = _enable_when(instrument, item)
+        question["code"] = [loinc_coding(item.loinc)]
+    conditions = enable_when(instrument, item, lang)
     if conditions:
         question["enableWhen"] = conditions
         if len(conditions) > 1:
@@ -108,24 +125,38 @@ def _question(instrument: Instrument, item: Item, lang: str) -> dict[str, Any]:
     return question
 
 
-def _header(
-    resource_id: str, version: int, title: str, copyright: str, lang: str
+def _score_item(link_id: str, text: str, loinc: str | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "extension": [SCORE_UNIT_EXTENSION],
+        "linkId": link_id,
+        "text": text,
+        "type": "integer",
+        "readOnly": True,
+    }
+    if loinc:
+        entry["code"] = [loinc_coding(loinc)]
+    return entry
+
+
+def header(
+    resource_id_: str, version: int, title: str, copyright: str, lang: str
 ) -> dict[str, Any]:
     return {
         "resourceType": "Questionnaire",
-        "id": _resource_id(resource_id),
-        "url": f"{CODE_SYSTEM_BASE.rsplit('/', 1)[0]}/Questionnaire/{_resource_id(resource_id)}",
+        "id": resource_id(resource_id_),
+        "url": questionnaire_url(resource_id_),
         "version": str(version),
-        "name": _name(resource_id),
+        "name": _name(resource_id_),
         "title": title,
         "status": "active",
+        "subjectType": ["Patient"],
         "language": lang,
         "copyright": copyright,
     }
 
 
 def _instrument(instrument: Instrument, lang: str) -> dict[str, Any]:
-    resource = _header(
+    resource = header(
         instrument.id,
         instrument.version,
         instrument.title(lang),
@@ -133,7 +164,7 @@ def _instrument(instrument: Instrument, lang: str) -> dict[str, Any]:
         lang,
     )
     if instrument.loinc_panel:
-        resource["code"] = _loinc(instrument.loinc_panel)
+        resource["code"] = [loinc_coding(instrument.loinc_panel)]
     items: list[dict[str, Any]] = []
     if instrument.instructions is not None:
         items.append(
@@ -142,24 +173,8 @@ def _instrument(instrument: Instrument, lang: str) -> dict[str, Any]:
     items.extend(_question(instrument, item, lang) for item in instrument.items)
     if instrument.kind == "questionnaire":
         for sub in instrument.subscores:
-            entry: dict[str, Any] = {
-                "linkId": sub.id,
-                "text": sub.titles.get(lang),
-                "type": "integer",
-                "readOnly": True,
-            }
-            if sub.loinc_total:
-                entry["code"] = _loinc(sub.loinc_total)
-            items.append(entry)
-        total: dict[str, Any] = {
-            "linkId": "total",
-            "text": "Total",
-            "type": "integer",
-            "readOnly": True,
-        }
-        if instrument.loinc_total:
-            total["code"] = _loinc(instrument.loinc_total)
-        items.append(total)
+            items.append(_score_item(sub.id, sub.titles.get(lang), sub.loinc_total))
+        items.append(_score_item("total", TOTAL_TEXT.get(lang), instrument.loinc_total))
     resource["item"] = items
     return resource
 
@@ -168,9 +183,13 @@ def _choices(system: str, options: list[tuple[str, str]]) -> list[dict[str, Any]
     return [{"valueCoding": {"system": system, "code": c, "display": d}} for c, d in options]
 
 
+def field_system(conversation_id: str, link: str) -> str:
+    return item_system(conversation_id, link.replace(".", "-"))
+
+
 def _field(conversation: Conversation, item_id: str, field: Field, lang: str) -> dict[str, Any]:
     link = f"{item_id}.{field.id}"
-    system = _system(conversation.id, link.replace(".", "-"))
+    system = field_system(conversation.id, link)
     entry: dict[str, Any] = {"linkId": link, "text": field.label(lang)}
     simple = {
         "boolean": "boolean",
@@ -179,6 +198,7 @@ def _field(conversation: Conversation, item_id: str, field: Field, lang: str) ->
         "level": "integer",
         "date": "date",
     }
+    pathways = [(p.id, p.name(lang)) for p in PATHWAYS.values()]
     if field.type in simple:
         entry["type"] = simple[field.type]
     elif field.type in ("choice", "multi_choice"):
@@ -190,25 +210,24 @@ def _field(conversation: Conversation, item_id: str, field: Field, lang: str) ->
             entry["repeats"] = True
     elif field.type == "pathway":
         entry["type"] = "choice"
-        entry["answerOption"] = _choices(system, [(p.id, p.name(lang)) for p in PATHWAYS.values()])
+        entry["answerOption"] = _choices(system, pathways)
     else:  # referrals: a repeating group of (pathway, consent)
         entry["type"] = "group"
         entry["repeats"] = True
-        pathways = [(p.id, p.name(lang)) for p in PATHWAYS.values()]
         entry["item"] = [
             {
                 "linkId": f"{link}.pathway",
                 "type": "choice",
-                "text": "pathway",
+                "text": PATHWAY_TEXT.get(lang),
                 "answerOption": _choices(system, pathways),
             },
-            {"linkId": f"{link}.consent", "type": "boolean", "text": "consent"},
+            {"linkId": f"{link}.consent", "type": "boolean", "text": CONSENT_TEXT.get(lang)},
         ]
     return entry
 
 
 def _conversation(conversation: Conversation, lang: str) -> dict[str, Any]:
-    resource = _header(
+    resource = header(
         conversation.id,
         conversation.version,
         conversation.title(lang),
