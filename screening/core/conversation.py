@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from .errors import AnswerError, InvalidAnswer, UnknownId
+from .fingerprint import fingerprint
 from .instrument_parser import parse_languages
 from .instruments import LanguageVersion
 from .pathways import PATHWAYS
@@ -91,6 +92,7 @@ class Conversation:
     items: tuple[ConversationItem, ...]
     source_file: str = ""
     kind: str = "conversation"
+    fingerprint: str = ""  # SHA-256 of the file's canonical content (core.fingerprint)
 
     def title(self, lang: str) -> str:
         return self.titles.get(lang)
@@ -297,4 +299,5 @@ def parse_conversation(data: Mapping[str, object], problems: Problems) -> Conver
         MappingProxyType(languages),
         tuple(items),
         problems.name,
+        fingerprint=fingerprint(data),
     )
