@@ -7,11 +7,12 @@ from .base import Base
 from .conversations import Conversation, FollowUp
 from .parked import ParkedForm
 from .patients import Patient
+from .provenance import InstrumentFingerprint
 from .report_counts import ReportMonthCount
 from .staff import LoginAttempt, Membership, Staff, StaffSession, Unit
 
 __all__ = [
     "AccessLogEntry", "AccessLogHead", "Assessment", "Base", "BreakGlass", "Conversation",
-    "Draft", "FollowUp", "LoginAttempt", "Membership", "ParkedForm", "Patient", "ReportFact",
-    "ReportMonthCount", "Staff", "StaffSession", "Unit",
+    "Draft", "FollowUp", "InstrumentFingerprint", "LoginAttempt", "Membership", "ParkedForm",
+    "Patient", "ReportFact", "ReportMonthCount", "Staff", "StaffSession", "Unit",
 ]

@@ -11,6 +11,7 @@ def register_blueprints(app: Flask) -> None:
         assessments,
         auth,
         conversations,
+        extensions,
         health,
         home,
         lang,
@@ -19,6 +20,6 @@ def register_blueprints(app: Flask) -> None:
         worklist,
     )
 
-    for module in (health, lang, auth, home, admin, patients, assessments, conversations,
-                   worklist, reports):
+    for module in (health, lang, auth, home, admin, patients, assessments, extensions,
+                   conversations, worklist, reports):
         app.register_blueprint(module.bp)
