@@ -158,7 +158,7 @@ def _check_fingerprints(database: Database, catalogue: Catalogue) -> Book:
     try:
         return check_fingerprints(database, catalogue)
     except ProvenanceError as err:
-        raise StartupError(f"instrument file changed: {err}; run: flask --app wsgi "
+        raise StartupError(f"instrument files differ from the record: {err}; run: flask --app wsgi "
                            "check-instruments") from None
     except SQLAlchemyError as err:
         # The app starts and reports itself unhealthy (/healthz), as on any database it
