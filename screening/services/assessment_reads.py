@@ -108,7 +108,11 @@ def view(
             _FOLLOW_UPS, {"assessment": row.id}))
         extends = (session.execute(_EXTENDS, {"id": row.extends_id}).first()
                    if row.extends_id is not None else None)
-        extended_by = session.execute(_EXTENDED_BY, {"id": row.id}).first()
+        context = row.context
+        explained = (context or {}).get("explanation") if isinstance(context, dict) else None
+        offers = isinstance(explained, dict) and explained.get("extension")
+        extended_by = (session.execute(_EXTENDED_BY, {"id": row.id}).first()
+                       if offers else None)  # only a result that offers one can have one
         return AssessmentView(
             row.uuid,
             record,
@@ -125,7 +129,7 @@ def view(
             row.setting,
             row.created_at,
             row.answers,
-            row.context,
+            context,
             conversation,
             row.created_by,
             row.unit_id,

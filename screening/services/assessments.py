@@ -173,7 +173,7 @@ def submit(
             now or utcnow(),
             checklist,
             confirm_repeat,
-            book if book is not None else provenance.Book(),
+            book if book is not None else provenance.book_for(db),
             extends,
         )
     except IntegrityError:

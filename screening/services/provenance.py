@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -60,6 +61,20 @@ class Book:
     def mark(self, files: Iterable[FileFingerprint]) -> None:
         with self._lock:
             self.known.update(f.key for f in files)
+
+
+_BOOKS: weakref.WeakKeyDictionary[Database, Book] = weakref.WeakKeyDictionary()
+_BOOKS_LOCK = threading.Lock()
+
+
+def book_for(db: Database) -> Book:
+    """A Book per database object, for callers that bring none (commands, tests): the
+    first result records its files, the next ones find them known."""
+    with _BOOKS_LOCK:
+        book = _BOOKS.get(db)
+        if book is None:
+            book = _BOOKS[db] = Book()
+        return book
 
 
 def _from_rows(rows: Iterable[Any]) -> list[FileFingerprint]:

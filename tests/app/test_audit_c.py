@@ -92,6 +92,8 @@ def test_gp_screens_with_audit_c_and_extends_to_one_audit(app, client, clinic) -
     assert "positiv" in result and "Utvid til full AUDIT" in result
     assert "fastlegen fullfører AUDIT" in result  # the screening service's pathway
     assert "Registrer samtalen" not in result  # the conversation follows the full AUDIT
+    exported = client.get(f"/assessments/{source}/fhir.json")
+    assert exported.status_code == 200 and "75626-2" in exported.get_data(as_text=True)
     # the extension form: items 1-3 shown as answered, not asked; 4-10 asked
     form = client.get(f"/assessments/{source}/extend").get_data(as_text=True)
     assert "Utvid til full AUDIT" in form

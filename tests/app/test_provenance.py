@@ -99,7 +99,8 @@ def test_a_result_keeps_its_fingerprints_and_records_its_files(app) -> None:
 def test_the_start_refuses_a_file_changed_under_the_same_version(settings, tmp_path) -> None:
     instruments = copy_instruments(tmp_path)
     app = start(settings, instruments)
-    result = provenance.record(app.extensions["screening.db"], app.extensions["screening.catalogue"])
+    result = provenance.record(app.extensions["screening.db"],
+                               app.extensions["screening.catalogue"])
     assert {f.id for f in result.new} >= {"audit", "audit_c", "sondre-land"}
     app.extensions["screening.db"].dispose()
     # a comment and blank lines: the same content, the app starts
@@ -120,7 +121,7 @@ def test_the_start_refuses_a_file_changed_under_the_same_version(settings, tmp_p
         start(settings, instruments)
     assert "instrument 'audit' version 1 was recorded" in str(gone.value)
     assert "versions/audit-1.toml" in str(gone.value)
-    (instruments / "versions").mkdir()
+    (instruments / "versions").mkdir(exist_ok=True)
     shutil.copy(DEFAULT_DIRECTORY / "audit.toml", instruments / "versions" / "audit-1.toml")
     app = start(settings, instruments)
     assert app.extensions["screening.catalogue"].instrument("audit").version == 2
@@ -144,7 +145,7 @@ def test_an_old_result_is_shown_with_its_own_versions_texts(settings, tmp_path) 
          '"Søndre Land kommune, versjon 3"')
     with pytest.raises(StartupError):  # version 1 is recorded: its file must stay
         start(settings, instruments)
-    (instruments / "versions").mkdir()
+    (instruments / "versions").mkdir(exist_ok=True)
     shutil.copy(tmp_path / "v1-copy" / "audit.toml", instruments / "versions" / "audit-1.toml")
     second = start(settings, instruments)
     new = screen_once(second, nurse)

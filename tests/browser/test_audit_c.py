@@ -83,8 +83,8 @@ def test_gp_screens_with_audit_c_and_extends_to_the_full_audit(  # type: ignore[
     expect(page.locator("dl.figures dd.big").first).to_have_text("5")
     # every answer in the table, items 1-3 as the AUDIT-C had them
     answers = page.get_by_role("region", name="Svarene")
-    expect(answers.get_by_role("row", name=re.compile("Hvor ofte drikker du alkohol\\? "
-                                                      "Månedlig eller sjeldnere 1"))).to_be_visible()
+    first_row = re.compile("Hvor ofte drikker du alkohol\\? Månedlig eller sjeldnere 1")
+    expect(answers.get_by_role("row", name=first_row)).to_be_visible()
     shoot(page, "extended-audit-result")
     audit_url = page.url
     assert [(i, t) for i, t, _ in stored(app)] == [("audit_c", 3), ("audit", 5)]

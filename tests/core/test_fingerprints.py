@@ -78,7 +78,7 @@ def test_canonical_content_is_sorted_compact_utf8() -> None:
 def _with_version_2(tmp_path: Path) -> Path:
     """audit.toml raised to version 2 with item 6 reworded; version 1 kept in versions/."""
     directory = copy_instruments(tmp_path)
-    (directory / "versions").mkdir()
+    (directory / "versions").mkdir(exist_ok=True)
     shutil.copy(directory / "audit.toml", directory / "versions" / "audit-1.toml")
     edit(directory, "audit.toml", "version = 1", "version = 2")
     edit(directory, "audit.toml", '"Hvor ofte starter du dagen din med alkohol?"',
