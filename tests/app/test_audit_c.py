@@ -92,6 +92,9 @@ def test_gp_screens_with_audit_c_and_extends_to_one_audit(app, client, clinic) -
     assert "positiv" in result and "Utvid til full AUDIT" in result
     assert "fastlegen fullfører AUDIT" in result  # the screening service's pathway
     assert "Registrer samtalen" not in result  # the conversation follows the full AUDIT
+    sheet = client.get(f"/assessments/{source}/sheet").get_data(as_text=True)
+    assert "Du fikk 3 av 12 poeng på de tre første spørsmålene" in sheet
+    assert "DUDIT" not in sheet and "kan være risikofylt" in sheet
     exported = client.get(f"/assessments/{source}/fhir.json")
     assert exported.status_code == 200 and "75626-2" in exported.get_data(as_text=True)
     # the extension form: items 1-3 shown as answered, not asked; 4-10 asked
@@ -314,6 +317,10 @@ def test_reports_count_the_two_steps_and_say_how(app, client, clinic) -> None:
         html = page.get_data(as_text=True)
         assert page.status_code == 200
         assert "ikke legg sammen AUDIT-C- og AUDIT-rapportene" in html
+        if instrument == "audit_c":
+            assert "AUDIT-C-screeninger etter resultat, kjønn og aldersgruppe" in html
+            assert "Screeninger etter AUDIT-C-resultat" in html and "DUDIT" not in html.replace(
+                "AUDIT, AUDIT-C eller DUDIT", "").replace(">DUDIT<", "")
     assert "Utvidet fra AUDIT-C" in reader.get(
         f"/reports?kind=month&month={month}&instrument=audit").get_data(as_text=True)
     csv = reader.get(f"/reports/report.csv?kind=month&month={month}&instrument=audit_c")
