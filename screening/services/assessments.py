@@ -207,7 +207,10 @@ _RECENT = (
            Assessment.instrument == bindparam("instrument"),
            Assessment.created_by == bindparam("staff"),
            Assessment.created_at >= bindparam("since"),
-           Assessment.voided_at.is_(None))
+           Assessment.voided_at.is_(None),
+           # Not this very submission, stored by a concurrent post of it since this one
+           # looked for its token: that one is the same assessment, not an earlier one.
+           Assessment.submission_token != bindparam("token"))
     .order_by(Assessment.created_at.desc(), Assessment.id.desc())
     .limit(1)
 )
@@ -300,7 +303,7 @@ def _submit(
             require_checklist(catalogue, rule_set_id, record.age, checklist)
         if extends is None:
             _refuse_unconfirmed_repeat(session, keyring, opened.row, user, instrument_id,
-                                       answers, now, confirm_repeat)
+                                       answers, now, confirm_repeat, token)
         elif extends.patient_id != record.id:
             raise AssessmentError("bad_extension")
         else:
@@ -392,9 +395,10 @@ def _files_of(catalogue: Catalogue, evaluation: Evaluation) -> tuple[FileFingerp
 def _refuse_unconfirmed_repeat(session: Session, keyring: KeyRing, patient_row: Patient,
                                user: Any, instrument_id: str,
                                answers: Mapping[str, int | None], now: datetime,
-                               confirm_repeat: str | None) -> None:
+                               confirm_repeat: str | None, token: str) -> None:
     found = session.execute(_RECENT, {"patient": patient_row.id, "instrument": instrument_id,
-                                      "staff": user.id, "since": now - REPEAT_WINDOW}).first()
+                                      "staff": user.id, "since": now - REPEAT_WINDOW,
+                                      "token": token}).first()
     if found is None or (confirm_repeat and confirm_repeat == found.uuid):
         return
     earlier = Assessment(uuid=found.uuid, answers_sealed=found.answers_sealed)
