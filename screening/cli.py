@@ -12,6 +12,7 @@ import click
 from flask import Flask, current_app
 
 from . import migrate
+from .cli_instruments import record_fingerprints
 from .services import accounts, demo
 from .services.passwords import PasswordRejected
 
@@ -38,10 +39,12 @@ def _ext(name: str):
 def register_commands(app: Flask) -> None:
     from .cli_access import access_log_group
     from .cli_backup import backup_command, restore_command
+    from .cli_instruments import instruments_group
     from .cli_patients import patients_group
 
     app.cli.add_command(access_log_group)
     app.cli.add_command(backup_command)
+    app.cli.add_command(instruments_group)
     app.cli.add_command(restore_command)
     app.cli.add_command(patients_group)
     app.cli.add_command(db_group)
@@ -63,6 +66,8 @@ def db_upgrade(revision: str) -> None:
     except Exception as err:  # noqa: BLE001
         raise click.ClickException(f"database upgrade failed: {type(err).__name__}") from None
     click.echo(f"database upgraded to {revision}")
+    if revision == "head":
+        record_fingerprints()  # the files' fingerprints, recorded by the same command
 
 
 @db_group.command("downgrade")

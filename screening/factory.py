@@ -7,14 +7,17 @@ import os
 from datetime import timedelta
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
-from .core.catalogue import load_catalogue
+from .core.catalogue import Catalogue, load_catalogue
 from .core.errors import InstrumentFileError
 from .crypto.keys import KeyFileError, load_key_file
 from .database import Database
 from .extensions import babel, csrf
 from .i18n import install_template_gettext, select_locale
 from .services.passwords import Hasher
+from .services.provenance import Book, ProvenanceError
+from .services.provenance import check as check_fingerprints
 from .settings import PROJECT_ROOT, Settings, SettingsError
 from .startup import StartupError
 
@@ -46,6 +49,7 @@ def assemble(settings: Settings | None = None) -> Flask:
 
     database = Database(settings)
     _check_database(database, settings)
+    book = _check_fingerprints(database, catalogue)
 
     app = Flask(
         "screening",
@@ -81,6 +85,7 @@ def assemble(settings: Settings | None = None) -> Flask:
     app.extensions["screening.keys"] = keyring
     app.extensions["screening.catalogue"] = catalogue
     app.extensions["screening.db"] = database
+    app.extensions["screening.provenance"] = book
     app.extensions["screening.hasher"] = Hasher(
         settings.argon2_time_cost, settings.argon2_memory_kib
     )
@@ -144,6 +149,26 @@ def _check_database(database: Database, settings: Settings) -> None:
         url = database.engine.url.render_as_string(hide_password=True)
         database.dispose()
         raise StartupError(f"SCREENING_DATABASE_URL: cannot connect to {url} ({kind})") from None
+
+
+def _check_fingerprints(database: Database, catalogue: Catalogue) -> Book:
+    """Refuse to start when a file's content differs from what was recorded under its id and
+    version, or an instrument version recorded earlier has no file now. Reads only; no
+    connection is left open (forked server workers make their own)."""
+    try:
+        return check_fingerprints(database, catalogue)
+    except ProvenanceError as err:
+        raise StartupError(f"instrument files differ from the record: {err}; run: flask --app wsgi "
+                           "check-instruments") from None
+    except SQLAlchemyError as err:
+        # The app starts and reports itself unhealthy (/healthz), as on any database it
+        # cannot read; the first result it stores compares its files with the record then.
+        logging.getLogger("screening").warning(
+            "the record of instrument files could not be read (%s)",
+            type(getattr(err, "orig", err)).__name__)
+        return Book()
+    finally:
+        database.dispose()
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -2,8 +2,14 @@
 
 Layout of the instruments directory::
 
-    instruments/*.toml        instruments (questionnaire, checklist) and conversation checklists
-    instruments/rules/*.toml  rule sets
+    instruments/*.toml           instruments (questionnaire, checklist) and conversation
+                                 checklists: the versions used for new results
+    instruments/rules/*.toml     rule sets
+    instruments/versions/*.toml  earlier versions of instruments, named ``<id>-<version>.toml``:
+                                 a result made with one is shown with its own texts
+
+Every loaded object carries the fingerprint of its file (core.fingerprint); `Catalogue.files`
+lists them all for the record of fingerprints seen.
 
 `load_catalogue` checks every file completely and raises InstrumentFileError listing every
 problem; `check_directory` gives the same verdict per file without raising.
@@ -21,12 +27,14 @@ from typing import Any
 from .conversation import Conversation
 from .conversation_parser import parse_conversation
 from .errors import InstrumentFileError, UnknownId
+from .fingerprint import FileFingerprint
 from .instruments import Instrument, parse_instrument
 from .reader import Problems
 from .rulesets import RuleSet, parse_rule_set
 
 DEFAULT_DIRECTORY: Path = Path(__file__).resolve().parents[2] / "instruments"
 RULES_FOLDER = "rules"
+VERSIONS_FOLDER = "versions"
 MEDICATION_CHECKLIST_ID = "medication_falls"
 CATALOGUE_KEY = "(catalogue)"
 
@@ -39,6 +47,9 @@ class Catalogue:
     rule_sets: Mapping[str, RuleSet]
     default_rule_set_id: str
     medication_checklist_id: str = MEDICATION_CHECKLIST_ID
+    # Earlier versions of instruments, by (id, version); never used for new results.
+    earlier: Mapping[tuple[str, int], Instrument] = field(
+        default_factory=lambda: MappingProxyType({}))
     medication_ids: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -50,6 +61,28 @@ class Catalogue:
             return self.instruments[instrument_id]
         except (KeyError, TypeError):
             raise UnknownId("instrument", instrument_id, self.instruments) from None
+
+    def instrument_version(self, instrument_id: str, version: int | str) -> Instrument | None:
+        """The instrument as it was in ``version`` (the current file or an earlier version's
+        file), or None when no file holds that version."""
+        try:
+            number = int(version)
+        except (TypeError, ValueError):
+            return None
+        current = self.instruments.get(instrument_id)
+        if current is not None and current.version == number:
+            return current
+        return self.earlier.get((instrument_id, number))
+
+    def files(self) -> tuple[FileFingerprint, ...]:
+        """Every loaded file with its fingerprint, earlier versions included."""
+        found = [FileFingerprint("instrument", i.id, i.version, i.fingerprint, i.source_file)
+                 for i in (*self.instruments.values(), *self.earlier.values())]
+        found += [FileFingerprint("conversation", c.id, c.version, c.fingerprint, c.source_file)
+                  for c in self.conversations.values()]
+        found += [FileFingerprint("rule_set", r.id, r.version, r.fingerprint, r.source_file)
+                  for r in self.rule_sets.values()]
+        return tuple(sorted(found, key=lambda f: f.key))
 
     def conversation(self, conversation_id: str) -> Conversation:
         try:
@@ -140,6 +173,7 @@ def _load(directory: Path) -> tuple[Catalogue | None, list[tuple[str, list[str]]
                     rule_owners[rule_set.id] = name
                     rule_sets[rule_set.id] = rule_set
         results.append((name, problems.errors))
+    earlier = _load_earlier(directory, instruments, results)
     if not rule_owners and not any(n.startswith(RULES_FOLDER) for n, _ in results):
         catalogue_problems.add("rules", f"no rule sets in {RULES_FOLDER}/")
     checklist = instruments.get(MEDICATION_CHECKLIST_ID)
@@ -165,8 +199,39 @@ def _load(directory: Path) -> tuple[Catalogue | None, list[tuple[str, list[str]]
         conversations=MappingProxyType(conversations),
         rule_sets=MappingProxyType(rule_sets),
         default_rule_set_id=defaults[0],
+        earlier=MappingProxyType(earlier),
     )
     return catalogue, results
+
+
+def _load_earlier(directory: Path, current: Mapping[str, Instrument],
+                  results: list[tuple[str, list[str]]]) -> dict[tuple[str, int], Instrument]:
+    """The files in ``versions/``: earlier versions of instruments, ``<id>-<version>.toml``,
+    each below the current version of its id (an id no longer in use is allowed: its old
+    results are still shown)."""
+    earlier: dict[tuple[str, int], Instrument] = {}
+    for name, path in _files(directory, VERSIONS_FOLDER):
+        problems = Problems(name)
+        data = _read(path, problems)
+        loaded = None
+        if data is not None and data.get("kind") == "conversation":
+            problems.add("kind", f"{VERSIONS_FOLDER}/ holds earlier versions of instruments only")
+        elif data is not None:
+            loaded = parse_instrument(data, problems)
+        if loaded is not None:
+            expected = f"{loaded.id}-{loaded.version}.toml"
+            now = current.get(loaded.id)
+            if path.name != expected:
+                problems.add("(file)", f"an earlier version of {loaded.id!r} version "
+                                       f"{loaded.version} must be named {expected}")
+            elif now is not None and loaded.version >= now.version:
+                problems.add("version", f"{loaded.version} is not earlier than the current "
+                                        f"version {now.version} of {loaded.id!r} "
+                                        f"({now.source_file})")
+            else:
+                earlier[(loaded.id, loaded.version)] = loaded
+        results.append((name, problems.errors))
+    return earlier
 
 
 def check_directory(directory: Path = DEFAULT_DIRECTORY) -> list[tuple[str, list[str]]]:

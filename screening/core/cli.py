@@ -2,8 +2,11 @@
 
     python -m screening score audit --answers 2,1,1,1,0,0,1,1,0,0 --sex female --age 72 \\
         --setting home_care [--medication sedatives,fall] [--rule-set sondre-land] [--lang nb]
+    python -m screening score audit_c --answers 1,1,1 --sex female --age 70
 
-Answers are option indices in item order, ``-`` for an item not asked.  Prints one JSON object
+Answers are option indices in item order, ``-`` for an item not asked.  Without
+``--setting``, pathway rows that depend on the setting (home care or GP practice) do not
+apply; everything else is scored as usual.  Prints one JSON object
 on stdout.  Invalid input: exit status 2 and one line on stderr naming the item and the
 problem, nothing on stdout.  Invalid instrument files: exit status 1, one line on stderr.
 """
@@ -74,7 +77,8 @@ def _parser(out: TextIO) -> _Parser:
     )
     parser.add_argument("--sex", required=True, choices=SEXES)
     parser.add_argument("--age", required=True, help="age in whole years")
-    parser.add_argument("--setting", required=True, choices=SETTINGS)
+    parser.add_argument("--setting", default=None, choices=SETTINGS,
+                        help="where the screening takes place (pathways may depend on it)")
     parser.add_argument(
         "--medication", default="", help="medication-and-falls items answered yes, comma-separated"
     )

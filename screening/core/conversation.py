@@ -100,6 +100,7 @@ class Conversation:
     items: tuple[ConversationItem, ...]
     source_file: str = ""
     kind: str = "conversation"
+    fingerprint: str = ""  # SHA-256 of the file's canonical content (core.fingerprint)
 
     def title(self, lang: str) -> str:
         return self.titles.get(lang)

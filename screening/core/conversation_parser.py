@@ -15,6 +15,7 @@ from .conversation import (
     ConversationItem,
     Field,
 )
+from .fingerprint import fingerprint
 from .instrument_parser import parse_languages
 from .reader import ID_PATTERN, Problems, Table
 
@@ -116,4 +117,5 @@ def parse_conversation(data: Mapping[str, object], problems: Problems) -> Conver
         MappingProxyType(languages),
         tuple(items),
         problems.name,
+        fingerprint=fingerprint(data),
     )

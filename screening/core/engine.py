@@ -21,6 +21,7 @@ from .texts import Text
 
 __all__ = [
     "Evaluation",
+    "Extension",
     "Finding",
     "FollowUp",
     "LevelStep",
@@ -74,6 +75,15 @@ class FollowUp:
     reason: Text
 
 
+@dataclass(frozen=True, slots=True)
+class Extension:
+    """The result offers the longer instrument `instrument_id`, with this one's answers
+    carried over (AUDIT-C positive: the full AUDIT)."""
+
+    instrument_id: str
+    reason: Text
+
+
 @dataclass(frozen=True)
 class Evaluation:
     instrument_id: str
@@ -91,7 +101,11 @@ class Evaluation:
     level_steps: tuple[LevelStep, ...] = ()
     follow_up: FollowUp | None = None
     positive: bool | None = None
-    dependence: bool | None = None
+    dependence: bool | None = None  # None also under a cut-off scheme without dependence
+    extension: Extension | None = None
+    extendable: bool = False  # the rule set can offer an extension for this instrument
+    instrument_fingerprint: str = ""
+    rule_set_fingerprint: str = ""
 
     @property
     def total(self) -> int:
@@ -126,6 +140,11 @@ class Evaluation:
         else:
             result["positive"] = self.positive
             result["dependence"] = self.dependence
+            if self.extendable:
+                result["extend_to"] = None if self.extension is None else {
+                    "instrument": self.extension.instrument_id,
+                    "reason": self.extension.reason.get(lang),
+                }
         result["flags"] = [{"id": f.id, "reason": f.reason.get(lang)} for f in self.flags]
         result["pathways"] = [{"id": p.id, "reason": p.reason.get(lang)} for p in self.pathways]
         if self.scheme == "levels":
@@ -179,6 +198,8 @@ def _by_levels(
         level_name=policy.level_names[level - 1],
         level_steps=tuple(steps),
         follow_up=follow_up,
+        instrument_fingerprint=scored.instrument.fingerprint,
+        rule_set_fingerprint=rule_set.fingerprint,
     )
 
 
@@ -187,9 +208,13 @@ def _by_cutoffs(
 ) -> Evaluation:
     cut_off = policy.positive_male if facts.sex == "male" else policy.positive_female
     positive = scored.total >= cut_off
-    dependence = scored.total >= policy.dependence_total
+    dependence = (None if policy.dependence_total is None
+                  else scored.total >= policy.dependence_total)
     outcome = "dependence" if dependence else "positive" if positive else "negative"
     ctx = RuleContext(scored, facts, rule_set.is_older(facts.age), outcome=outcome)
+    offered = policy.extension
+    extension = (Extension(offered.instrument_id, offered.reason)
+                 if offered is not None and outcome in offered.outcomes else None)
     return Evaluation(
         instrument_id=scored.instrument.id,
         instrument_version=scored.instrument.version,
@@ -202,6 +227,10 @@ def _by_cutoffs(
         pathways=_pathways(policy.pathways, ctx),
         positive=positive,
         dependence=dependence,
+        extension=extension,
+        extendable=offered is not None,
+        instrument_fingerprint=scored.instrument.fingerprint,
+        rule_set_fingerprint=rule_set.fingerprint,
     )
 
 

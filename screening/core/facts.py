@@ -16,11 +16,14 @@ MAX_AGE = 130
 
 @dataclass(frozen=True, slots=True)
 class PatientFacts:
-    """Sex, age in whole years, setting, and the medication-and-falls items answered yes."""
+    """Sex, age in whole years, setting, and the medication-and-falls items answered yes.
+
+    The setting may be None (not given, on the command line): pathway rows that depend on
+    the setting then do not apply."""
 
     sex: str
     age: int
-    setting: str
+    setting: str | None
     medication: frozenset[str] = frozenset()
 
 
@@ -33,7 +36,8 @@ def check_facts(facts: object, medication_ids: Collection[str]) -> PatientFacts:
     age = facts.age
     if type(age) is not int or not MIN_AGE <= age <= MAX_AGE:
         raise InvalidAnswer("bad_age", "age", value=shown(age), low=str(MIN_AGE), high=str(MAX_AGE))
-    if not isinstance(facts.setting, str) or facts.setting not in SETTINGS:
+    if facts.setting is not None and (
+            not isinstance(facts.setting, str) or facts.setting not in SETTINGS):
         raise InvalidAnswer("bad_setting", "setting", value=shown(facts.setting))
     medication = facts.medication
     if not isinstance(medication, (frozenset, set, tuple, list)):

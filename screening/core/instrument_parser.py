@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from .fingerprint import fingerprint
 from .instruments import (
     KINDS,
     TRANSLATION_STATUSES,
@@ -287,4 +288,5 @@ def parse_instrument(data: Mapping[str, object], problems: Problems) -> Instrume
         loinc_panel=panel,
         loinc_total=total_code,
         source_file=problems.name,
+        fingerprint=fingerprint(data),
     )

@@ -106,6 +106,7 @@ class Instrument:
     loinc_panel: str | None = None
     loinc_total: str | None = None
     source_file: str = ""
+    fingerprint: str = ""  # SHA-256 of the file's canonical content (core.fingerprint)
     # Derived look-up tables, built once (used by scoring on every call).
     positions: Mapping[str, int] = field(init=False, repr=False, compare=False)
     points_table: tuple[tuple[int, ...], ...] = field(init=False, repr=False, compare=False)

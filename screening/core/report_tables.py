@@ -3,11 +3,18 @@ monthly atoms and then releases (standard library only; suppression in ``aggrega
 
 Tables per instrument:
 
-- ``results``: AUDIT zone (DUDIT outcome) x sex and age band, with totals;
+- ``results``: AUDIT zone (AUDIT-C or DUDIT outcome) x sex and age band, with totals;
 - ``levels`` (AUDIT): action level x brief conversation delivered or not, with totals;
+- ``origin`` (AUDIT): asked whole, or extended from an AUDIT-C (items 1-3 carried over),
+  with the total;
 - ``follow_ups``: follow-up status (none, pending, on time, late) with the total;
 - ``pathways``: assessments with each pathway recommended (one may have several), hidden
-  when a figure they follow from under the rule set is hidden (levels, or DUDIT positives).
+  when a figure they follow from under the rule set is hidden (levels, or the positives).
+
+A screening in two steps is one AUDIT-C in the AUDIT-C report (the positive result it had)
+and one AUDIT in the AUDIT report, counted there as extended: the two reports are never one
+screening counted twice in one table, and the people screened are the AUDIT-C screenings
+plus the AUDITs asked whole.
 
 The trend covers the plan period: the eight quarters ending with the quarter of the period's
 last month, each quarter released like any other period.
@@ -34,7 +41,7 @@ from .aggregation import (
     row_total,
 )
 
-INSTRUMENTS = ("audit", "dudit")
+INSTRUMENTS = ("audit", "audit_c", "dudit")
 ZONES = ("I", "II", "III", "IV")
 OUTCOMES = ("negative", "positive")
 LEVELS = ("1", "2", "3", "4")
@@ -44,6 +51,7 @@ AGE_BANDS = ("under_65", "65_74", "75_84", "85_plus")
 SEX_AGE = tuple(f"{sex}:{band}" for sex in SEXES for band in AGE_BANDS)
 CONVERSATION = ("delivered", "not_delivered")
 FOLLOW_UPS = ("none", "pending", "on_time", "late")
+ORIGINS = ("whole", "extended")
 PATHWAYS = ("elder_care", "gp", "substance_use_consultant", "specialist_referral")
 PLAN_QUARTERS = 8
 MAX_MONTHS = 120
@@ -128,6 +136,7 @@ def specs_for(instrument: str) -> tuple[TableSpec, ...]:
     if instrument == "audit":
         return (TableSpec("results", GRID, SEX_AGE, ZONES + (UNKNOWN,)),
                 TableSpec("levels", GRID, CONVERSATION, LEVELS + (UNKNOWN,)),
+                TableSpec("origin", LIST, ORIGINS),
                 TableSpec("follow_ups", LIST, FOLLOW_UPS),
                 TableSpec("pathways", PLAIN, PATHWAYS, linked=(("levels", "rows"),)))
     return (TableSpec("results", GRID, SEX_AGE, OUTCOMES + (UNKNOWN,)),
@@ -151,6 +160,7 @@ class GroupRow:
     late: int
     pending: int
     pathways: tuple[int, int, int, int]
+    extensions: int = 0  # AUDITs extended from an AUDIT-C
 
 
 if FOLLOW_UPS != ("none", "pending", "on_time", "late") or PATHWAYS != (
@@ -180,6 +190,9 @@ def atoms_from(instrument: str, rows: Iterable[GroupRow]) -> dict[str, dict[str,
             delivered, not_delivered = (level, "delivered"), (level, "not_delivered")
             levels[delivered] = levels.get(delivered, 0) + r.conversations
             levels[not_delivered] = levels.get(not_delivered, 0) + n - r.conversations
+            origin = atom["origin"]
+            origin["extended"] = origin.get("extended", 0) + r.extensions
+            origin["whole"] = origin.get("whole", 0) + n - r.extensions
         else:
             result = UNKNOWN if r.positive is None else OUTCOMES[int(bool(r.positive))]
         results = atom["results"]
@@ -227,6 +240,7 @@ def rates_for(instrument: str, release: Release) -> dict[str, Rate]:
         raised = LEVELS[1:]
         rates["level2plus"] = rate(release, ("levels", [row_total(level) for level in raised]),
                                    ("levels", [TOTAL]))
+        rates["extended"] = rate(release, ("origin", [cell("extended")]), ("origin", [TOTAL]))
         rates["conversation_level2"] = rate(
             release, ("levels", [cell(level, "delivered") for level in raised]),
             ("levels", [row_total(level) for level in raised]))

@@ -4,9 +4,13 @@ A rule-set file has a top-level section per instrument it covers (``[audit]``, `
 each with a ``scheme``:
 
 - ``levels``: action levels from zones, adjusted by named level rules in order (AUDIT);
-- ``cutoffs``: positive / dependence cut-offs on the total (DUDIT).
+- ``cutoffs``: a positive cut-off on the total by sex, and optionally a dependence cut-off
+  (DUDIT; AUDIT-C has none).
 
 Both list named flag rules and a pathway table; ``levels`` also has follow-up intervals.
+A ``cutoffs`` section may name a longer instrument to ``extend`` to: its questions begin with
+all of this one's, identical (AUDIT-C is items 1-3 of the AUDIT), so at the outcomes listed
+the result offers to go on to it with the answers carried over.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from typing import Any, TypeVar
 
 from .errors import UnknownId, UnknownRule
 from .facts import MAX_AGE
+from .fingerprint import fingerprint
 from .flags import FLAG_RULES, FlagRule
 from .instruments import Instrument
 from .levels import LEVEL_RULES, LevelRule
-from .pathways import PATHWAY_RULES, PATHWAYS, PathwayRule
+from .pathways import OUTCOMES, PATHWAY_RULES, PATHWAYS, PathwayRule
 from .reader import ID_PATTERN, RULE_SET_ID_PATTERN, Problems, Table
 from .rulebase import Registry, Rule, build_rule
 from .texts import Text
@@ -76,16 +81,27 @@ class LevelPolicy:
         return len(self.level_names)
 
 
+@dataclass(frozen=True, slots=True)
+class ExtensionDef:
+    """At `outcomes`, the result offers the longer instrument `instrument_id`, whose first
+    items are this instrument's (their answers are carried over, not asked again)."""
+
+    instrument_id: str
+    outcomes: tuple[str, ...]
+    reason: Text
+
+
 @dataclass(frozen=True)
 class CutoffPolicy:
     instrument_id: str
     positive_male: int
     positive_female: int
     positive_title: Text
-    dependence_total: int
-    dependence_title: Text
+    dependence_total: int | None  # None: no dependence cut-off (AUDIT-C)
+    dependence_title: Text | None
     flags: tuple[FlagDef, ...]
     pathways: tuple[PathwayDef, ...]
+    extension: ExtensionDef | None = None
     scheme: str = "cutoffs"
 
 
@@ -102,6 +118,7 @@ class RuleSet:
     default: bool
     policies: Mapping[str, Policy]
     source_file: str = ""
+    fingerprint: str = ""  # SHA-256 of the file's canonical content (core.fingerprint)
 
     def title(self, lang: str) -> str:
         return self.titles.get(lang)
@@ -234,7 +251,9 @@ def _level_policy(section: Table, instrument: Instrument) -> LevelPolicy | None:
     return LevelPolicy(instrument.id, tuple(names), tuple(steps), flags, pathways, tuple(follow_up))
 
 
-def _cutoff_policy(section: Table, instrument: Instrument) -> CutoffPolicy | None:
+def _cutoff_policy(
+    section: Table, instrument: Instrument, instruments: Mapping[str, Instrument]
+) -> CutoffPolicy | None:
     before = len(section.problems.errors)
     top = instrument.max_total
     positive = section.table("positive")
@@ -245,7 +264,7 @@ def _cutoff_policy(section: Table, instrument: Instrument) -> CutoffPolicy | Non
         female = positive.integer("female", minimum=1, maximum=top)
         positive_title = positive.text("title")
         positive.finish()
-    dependence = section.table("dependence")
+    dependence = section.table("dependence", required=False)
     if dependence is not None:
         dependence_total = dependence.integer("total", minimum=1, maximum=top)
         dependence_title = dependence.text("title")
@@ -254,9 +273,16 @@ def _cutoff_policy(section: Table, instrument: Instrument) -> CutoffPolicy | Non
         section.error("dependence.total", "must not be below the positive cut-offs")
     flags = _flags(section, instrument, 0)
     pathways = _pathways(section, instrument, 0)
+    if dependence is None:
+        for i, row in enumerate(section.data.get("pathways") or ()):
+            outcomes = (row.get("params") or {}).get("outcomes") if isinstance(row, dict) else ()
+            if isinstance(outcomes, list) and "dependence" in outcomes:
+                section.problems.add(f"{section.key('pathways')}[{i}].params.outcomes",
+                                     "'dependence' needs a [dependence] cut-off in this section")
+    extension = _extension(section, instrument, instruments, dependence is not None)
     if len(section.problems.errors) != before or flags is None or pathways is None:
         return None
-    assert male and female and dependence_total and positive_title and dependence_title
+    assert male and female and positive_title
     return CutoffPolicy(
         instrument.id,
         male,
@@ -266,7 +292,48 @@ def _cutoff_policy(section: Table, instrument: Instrument) -> CutoffPolicy | Non
         dependence_title,
         flags,
         pathways,
+        extension,
     )
+
+
+def _extension(section: Table, instrument: Instrument, instruments: Mapping[str, Instrument],
+               has_dependence: bool) -> ExtensionDef | None:
+    """``[<id>.extend]``: the longer instrument and the outcomes that offer it. Its first
+    items must be this instrument's items, identical (id, number, texts, options), so that
+    answers carried over mean what they meant when they were given."""
+    entry = section.table("extend", required=False)
+    if entry is None:
+        return None
+    target_id = entry.string("to", pattern=ID_PATTERN)
+    outcomes = entry.strings("outcomes")
+    reason = entry.text("reason")
+    entry.finish()
+    allowed = OUTCOMES if has_dependence else tuple(o for o in OUTCOMES if o != "dependence")
+    for outcome in outcomes or ():
+        if outcome not in allowed:
+            entry.error("outcomes", f"{outcome!r} is not one of {', '.join(allowed)}")
+            return None
+    target = instruments.get(target_id or "")
+    if target_id is not None and target is None:
+        entry.error("to", f"unknown instrument {target_id!r} (instruments: "
+                          f"{', '.join(instruments)})")
+        return None
+    if target is None or outcomes is None or reason is None:
+        return None
+    if target.id == instrument.id:
+        entry.error("to", "an instrument cannot extend to itself")
+        return None
+    if len(target.items) <= len(instrument.items):
+        entry.error("to", f"{target.id} has no items beyond those of {instrument.id}")
+        return None
+    for position, (own, theirs) in enumerate(zip(instrument.items, target.items, strict=False)):
+        if (own.id, own.number, own.texts, own.options) != (
+                theirs.id, theirs.number, theirs.texts, theirs.options):
+            entry.error("to", f"item {own.id} of {instrument.id} is not the same as item "
+                              f"{position + 1} of {target.id} (id, number, text and options "
+                              f"must be identical to carry its answer over)")
+            return None
+    return ExtensionDef(target.id, outcomes, reason)
 
 
 def parse_rule_set(
@@ -297,7 +364,7 @@ def parse_rule_set(
         if scheme == "levels":
             policy = _level_policy(section, instrument)
         elif scheme == "cutoffs":
-            policy = _cutoff_policy(section, instrument)
+            policy = _cutoff_policy(section, instrument, instruments)
         section.finish()
         if policy is not None:
             policies[name] = policy
@@ -316,4 +383,5 @@ def parse_rule_set(
         default,
         MappingProxyType(policies),
         problems.name,
+        fingerprint(data),
     )

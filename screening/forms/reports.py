@@ -35,7 +35,8 @@ class ReportForm(Form):
     start = StringField(_l("From month"), render_kw={"placeholder": MONTH_PLACEHOLDER, "size": 8})
     end = StringField(_l("To month"), render_kw={"placeholder": MONTH_PLACEHOLDER, "size": 8})
     instrument = RadioField(_l("Instrument"), default="audit", validate_choice=False,
-                            choices=[choice("audit", "AUDIT"), choice("dudit", "DUDIT")])
+                            choices=[choice("audit", "AUDIT"), choice("audit_c", "AUDIT-C"),
+                                     choice("dudit", "DUDIT")])
     setting = SelectField(_l("Setting"), default="", validate_choice=False, choices=[
         choice("", _l("Both settings")), choice("home_care", _l("Home care")),
         choice("gp_practice", _l("GP practice"))])

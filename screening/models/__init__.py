@@ -7,6 +7,7 @@ from .base import Base
 from .conversations import Conversation, FollowUp
 from .parked import ParkedForm
 from .patients import Patient
+from .provenance import InstrumentFingerprint
 from .referrals import Referral
 from .report_counts import ReportMonthCount
 from .search import PatientSearchTerm, RecentPatient
@@ -14,7 +15,7 @@ from .staff import LoginAttempt, Membership, Staff, StaffSession, Unit
 
 __all__ = [
     "AccessLogEntry", "AccessLogHead", "Assessment", "Base", "BreakGlass", "Conversation",
-    "Draft", "FollowUp", "LoginAttempt", "Membership", "ParkedForm", "Patient",
-    "PatientSearchTerm", "RecentPatient", "Referral", "ReportFact", "ReportMonthCount",
-    "Staff", "StaffSession", "Unit",
+    "Draft", "FollowUp", "InstrumentFingerprint", "LoginAttempt", "Membership", "ParkedForm",
+    "Patient", "PatientSearchTerm", "RecentPatient", "Referral", "ReportFact",
+    "ReportMonthCount", "Staff", "StaffSession", "Unit",
 ]

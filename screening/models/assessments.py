@@ -18,6 +18,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,7 +42,11 @@ class ReportFact(Base):
     instrument: Mapped[str] = mapped_column(String(32))
     zone: Mapped[str | None] = mapped_column(String(3), nullable=True)
     level: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    positive: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # DUDIT
+    positive: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # DUDIT, AUDIT-C
+    # An AUDIT that extends an AUDIT-C (items 1-3 carried over): the AUDIT report counts how
+    # many of its assessments began as an AUDIT-C, so that the two reports can be put
+    # together without counting one screening twice.
+    is_extension: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     pw_elder_care: Mapped[bool] = mapped_column(Boolean, default=False)
     pw_gp: Mapped[bool] = mapped_column(Boolean, default=False)
     pw_substance_use_consultant: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -60,6 +66,7 @@ class ReportFact(Base):
             "ix_report_facts_report", "instrument", "month", "zone", "positive", "age_band",
             "sex", "level", "setting", "unit_id", "conversation_delivered", "follow_up",
             "pw_elder_care", "pw_gp", "pw_substance_use_consultant", "pw_specialist_referral",
+            "is_extension",
         ),
     )
 
@@ -81,6 +88,14 @@ class Assessment(Base):
     item_text_version: Mapped[str] = mapped_column(String(64))
     rule_set: Mapped[str] = mapped_column(String(32))
     rule_set_version: Mapped[str] = mapped_column(String(32))
+    # SHA-256 of the canonical content of the instrument and rule-set files that produced
+    # the result (screening.core.fingerprint); None for results stored before they were kept.
+    instrument_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    rule_set_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The assessment this one extends (an AUDIT whose items 1-3 were carried over from this
+    # AUDIT-C). One live extension per assessment: a voided one leaves room for another.
+    extends_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assessments.id", ondelete="SET NULL"), nullable=True)
     total: Mapped[int] = mapped_column(Integer)
     zone: Mapped[str | None] = mapped_column(String(3), nullable=True)
     level: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -105,6 +120,11 @@ class Assessment(Base):
     answers = SealedJSON()  # {"q1": 2, ...}
     context = SealedJSON()  # age at assessment, medication checklist answers
     void_reason = Sealed()
+
+    __table_args__ = (
+        Index("ix_assessments_extends_id", "extends_id", unique=True,
+              sqlite_where=text("voided_at IS NULL"), postgresql_where=text("voided_at IS NULL")),
+    )
 
 
 class Draft(Base):

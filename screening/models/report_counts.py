@@ -17,7 +17,7 @@ drops its triggers: it must create them again.
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, PrimaryKeyConstraint, SmallInteger, String
+from sqlalchemy import Integer, PrimaryKeyConstraint, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -41,7 +41,8 @@ class ReportMonthCount(Base):
     level: Mapped[int] = mapped_column(Integer)  # NO_LEVEL for none
     unit_id: Mapped[int] = mapped_column(Integer)
     setting: Mapped[str] = mapped_column(String(16))
-    # The counts: facts, conversations delivered, follow-ups by state, pathways proposed.
+    # The counts: facts, conversations delivered, follow-ups by state, pathways proposed,
+    # extensions.
     n: Mapped[int] = mapped_column(Integer)
     conversations_delivered: Mapped[int] = mapped_column(Integer)
     on_time: Mapped[int] = mapped_column(Integer)
@@ -51,6 +52,8 @@ class ReportMonthCount(Base):
     pw_gp: Mapped[int] = mapped_column(Integer)
     pw_substance_use_consultant: Mapped[int] = mapped_column(Integer)
     pw_specialist_referral: Mapped[int] = mapped_column(Integer)
+    # AUDITs that extend an AUDIT-C (migration 0010).
+    extensions: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
     __table_args__ = (
         PrimaryKeyConstraint("instrument", "month", "zone", "positive", "age_band", "sex",

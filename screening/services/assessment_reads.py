@@ -35,6 +35,13 @@ class PlannedFollowUp:
     status: str
 
 
+_EXTENDS = select(Assessment.uuid, Assessment.created_at, Assessment.instrument).where(
+    Assessment.id == bindparam("id"))
+_EXTENDED_BY = (
+    select(Assessment.uuid, Assessment.created_at)
+    .where(Assessment.extends_id == bindparam("id"), Assessment.voided_at.is_(None))
+)
+
 _FOLLOW_UPS = (
     select(FollowUp.pathway, Unit.name, FollowUp.due_date, FollowUp.mode, FollowUp.status)
     .join(Unit, Unit.id == FollowUp.unit_id)
@@ -68,6 +75,12 @@ class AssessmentView:
     voided_by_name: str | None = None
     void_reason: str | None = None
     follow_ups: tuple[PlannedFollowUp, ...] = ()
+    instrument_fingerprint: str | None = None
+    rule_set_fingerprint: str | None = None
+    # The assessment this one extends (an AUDIT from an AUDIT-C): (uuid, created at,
+    # instrument); the live one that extends this one: (uuid, created at); or None.
+    extends: tuple[str, datetime, str] | None = None
+    extended_by: tuple[str, datetime] | None = None
 
     @property
     def void(self) -> bool:
@@ -95,6 +108,13 @@ def view(
         voided_by = session.get(Staff, row.voided_by) if row.voided_by is not None else None
         planned = tuple(PlannedFollowUp(*r) for r in session.execute(
             _FOLLOW_UPS, {"assessment": row.id}))
+        extends = (session.execute(_EXTENDS, {"id": row.extends_id}).first()
+                   if row.extends_id is not None else None)
+        context = row.context
+        explained = (context or {}).get("explanation") if isinstance(context, dict) else None
+        offers = isinstance(explained, dict) and explained.get("extension")
+        extended_by = (session.execute(_EXTENDED_BY, {"id": row.id}).first()
+                       if offers else None)  # only a result that offers one can have one
         return AssessmentView(
             row.uuid,
             record,
@@ -111,7 +131,7 @@ def view(
             row.setting,
             row.created_at,
             row.answers,
-            row.context,
+            context,
             conversation,
             row.created_by,
             row.unit_id,
@@ -119,6 +139,10 @@ def view(
             voided_by.display_name if voided_by is not None else None,
             row.void_reason if row.voided_at is not None else None,
             planned,
+            row.instrument_fingerprint,
+            row.rule_set_fingerprint,
+            (extends[0], extends[1], extends[2]) if extends else None,
+            (extended_by[0], extended_by[1]) if extended_by else None,
         )
 
 

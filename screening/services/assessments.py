@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from ..core.catalogue import Catalogue
 from ..core.engine import Evaluation, PatientFacts, evaluate
+from ..core.fingerprint import FileFingerprint
+from ..core.rulesets import RuleSet
 from ..core.scoring import score
 from ..crypto.keys import KeyRing
 from ..database import Database
@@ -22,25 +24,31 @@ from ..localtime import local_month
 from ..models import Assessment, Draft, Patient, ReportFact
 from ..models.base import new_uuid, utcnow
 from ..models.sealing import attach_key
-from . import access_log, patient_reads, patients
+from . import access_log, patient_reads, patients, provenance
 from .access_log import Actor
+from .assessment_errors import AssessmentError
 from .assessment_reads import AssessmentView, history, view
+from .drafts import load_draft, save_draft
+from .medication_checklist import (
+    MEDICATION_CHECKLIST,
+    NOT_ASKED_REASONS,
+    WITH_CHECKLIST,
+    Checklist,
+    ChecklistRequired,
+    check_values,
+    require_checklist,
+)
 
-__all__ = ["AssessmentView", "history", "view"]  # read side, kept importable from here
+# The read side, the drafts and the checklist, kept importable from here.
+__all__ = ["MEDICATION_CHECKLIST", "NOT_ASKED_REASONS", "AssessmentError", "AssessmentView",
+           "Checklist",
+           "ChecklistRequired", "history", "load_draft", "save_draft", "view"]
 
 SUBMISSION_TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
 # A second assessment of the same patient, instrument and clinician within this window is
 # most likely the first one sent again (back, then send): it needs the user's confirmation.
 REPEAT_WINDOW = timedelta(hours=2)
 # Why the medication-and-falls checklist was not gone through (instead of its answers).
-NOT_ASKED_REASONS = ("declined", "unable", "done_recently", "other")
-MEDICATION_CHECKLIST = "medication_falls"
-
-
-class AssessmentError(ValueError):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 class PossibleRepeat(Exception):
@@ -54,30 +62,6 @@ class PossibleRepeat(Exception):
         self.created_at = created_at
         self.total = total
         self.same_answers = same_answers
-
-
-class ChecklistRequired(Exception):
-    """An AUDIT of a patient at or above the rule set's older age, without the
-    medication-and-falls checklist answered in full or marked as not asked with a reason.
-    ``missing`` names the items not answered."""
-
-    def __init__(self, missing: tuple[str, ...]) -> None:
-        super().__init__("checklist required")
-        self.missing = missing
-
-
-@dataclass(frozen=True)
-class Checklist:
-    """The medication-and-falls checklist as the clinician filled it in: ``answers`` (item
-    id -> True for yes, False for no) of the items answered, or ``not_asked`` with a reason
-    (one of ``NOT_ASKED_REASONS``)."""
-
-    answers: Mapping[str, bool] = field(default_factory=dict)
-    not_asked: str | None = None
-
-    @property
-    def yes(self) -> frozenset[str]:
-        return frozenset(item for item, answer in self.answers.items() if answer)
 
 
 def age_band(age: int) -> str:
@@ -101,6 +85,30 @@ class Submitted:
     duplicate: bool
 
 
+@dataclass(frozen=True)
+class Extending:
+    """The stored assessment a new one extends (services.extensions): its row id and uuid,
+    and the patient it belongs to (the new one must be of the same patient)."""
+
+    assessment_id: int
+    patient_id: int
+    uuid: str
+
+
+def extension_draft_key(source_uuid: str) -> str:
+    """The draft of an extension is kept apart from a draft of the whole instrument (the
+    key fits the drafts' 32 characters: 100 bits of the source's random uuid)."""
+    return "extend:" + source_uuid.replace("-", "")[:25]
+
+
+class AlreadyExtended(Exception):
+    """The assessment already has a live extension (``uuid``): one is enough."""
+
+    def __init__(self, uuid: str) -> None:
+        super().__init__("already extended")
+        self.uuid = uuid
+
+
 def submit(
     db: Database,
     keyring: KeyRing,
@@ -118,6 +126,8 @@ def submit(
     now: datetime | None = None,
     checklist: Checklist | None = None,
     confirm_repeat: str | None = None,
+    book: provenance.Book | None = None,
+    extends: Extending | None = None,
 ) -> Submitted:
     """Score and store one assessment. The same submission token stores it once: a double
     click, a resend or concurrent posts return the first one. Raises the core's AnswerError
@@ -129,7 +139,14 @@ def submit(
     :class:`ChecklistRequired`. Callers that pass only ``medication`` (commands, demo data)
     state the yes items themselves. A second assessment by the same clinician of the same
     patient and instrument within ``REPEAT_WINDOW`` raises :class:`PossibleRepeat` unless
-    ``confirm_repeat`` names the earlier one."""
+    ``confirm_repeat`` names the earlier one.
+
+    The result keeps the fingerprints of the instrument and rule-set files that produced
+    it; a file not yet on record is recorded in the same transaction (``book``: what this
+    process knows to be recorded; services.provenance), and one whose record differs raises
+    :class:`provenance.ProvenanceError` (nothing is stored). ``extends`` links the result to
+    the assessment it extends (services.extensions: :class:`AlreadyExtended` when that one
+    has a live extension already)."""
     if (
         not (20 <= len(submission_token) <= 64)
         or not submission_token.replace("-", "").replace("_", "").isalnum()
@@ -137,7 +154,7 @@ def submit(
         raise AssessmentError("bad_token")
     score(catalogue.instrument(instrument_id), answers)  # reject bad answers before any write
     if checklist is not None:
-        _check_checklist_values(catalogue, checklist)
+        check_values(catalogue, checklist)
         medication = checklist.yes
     try:
         return _submit(
@@ -156,12 +173,19 @@ def submit(
             now or utcnow(),
             checklist,
             confirm_repeat,
+            book if book is not None else provenance.book_for(db),
+            extends,
         )
     except IntegrityError:
         # A concurrent post with the same token won the race: return what it stored. No
-        # such assessment: the patient was erased between the read and the write.
+        # such assessment: the patient was erased between the read and the write, or a
+        # concurrent extension of the same assessment was stored first.
         existing = _by_token(db, submission_token)
         if existing is None:
+            if extends is not None:
+                other = _live_extension(db, extends.assessment_id)
+                if other is not None:
+                    raise AlreadyExtended(other) from None
             with patient_reads.reading(db) as session:
                 patients.find_patient(session, patient_uuid)  # PatientError if erased
             raise
@@ -189,11 +213,6 @@ _RECENT = (
            Assessment.submission_token != bindparam("token"))
     .order_by(Assessment.created_at.desc(), Assessment.id.desc())
     .limit(1)
-)
-_DRAFT = select(Draft).where(
-    Draft.staff_id == bindparam("staff"),
-    Draft.patient_id == bindparam("patient"),
-    Draft.instrument == bindparam("instrument"),
 )
 
 
@@ -229,6 +248,26 @@ def _by_token(db: Database, token: str) -> Submitted | None:
         session.close()
 
 
+_LIVE_EXTENSION = select(Assessment.uuid).where(Assessment.extends_id == bindparam("id"),
+                                                Assessment.voided_at.is_(None))
+
+
+def live_extension(session: Session, assessment_id: int) -> str | None:
+    """The uuid of the assessment (not voided) that extends this one, if any."""
+    found = session.scalar(_LIVE_EXTENSION, {"id": assessment_id})
+    return None if found is None else str(found)
+
+
+def _live_extension(db: Database, assessment_id: int) -> str | None:
+    """:func:`live_extension` in a read of its own, after a write lost a race for it."""
+    session = db.read_session()
+    try:
+        found = session.scalar(_LIVE_EXTENSION, {"id": assessment_id})
+    finally:
+        session.close()
+    return None if found is None else str(found)
+
+
 def _submit(
     db: Database,
     keyring: KeyRing,
@@ -245,6 +284,8 @@ def _submit(
     now: datetime,
     checklist: Checklist | None,
     confirm_repeat: str | None,
+    book: provenance.Book,
+    extends: Extending | None,
 ) -> Submitted:
     # Read, check, open, score and seal first; then one short write transaction stores the
     # assessment, its report fact and its access-log row (services.patient_reads).
@@ -258,10 +299,17 @@ def _submit(
             db, session, keyring, user, patients.find_patient(session, patient_uuid)
         )
         record = opened.record
-        if checklist is not None and instrument_id == "audit":
-            _require_checklist(catalogue, rule_set_id, record.age, checklist)
-        _refuse_unconfirmed_repeat(session, keyring, opened.row, user, instrument_id, answers,
-                                   now, token, confirm_repeat)
+        if checklist is not None and instrument_id in WITH_CHECKLIST:
+            require_checklist(catalogue, rule_set_id, record.age, checklist)
+        if extends is None:
+            _refuse_unconfirmed_repeat(session, keyring, opened.row, user, instrument_id,
+                                       answers, now, confirm_repeat, token)
+        elif extends.patient_id != record.id:
+            raise AssessmentError("bad_extension")
+        else:
+            other = live_extension(session, extends.assessment_id)
+            if other is not None:
+                raise AlreadyExtended(other)
     facts = PatientFacts(sex=record.sex, age=record.age, setting=setting, medication=medication)
     evaluation = evaluate(catalogue, instrument_id, answers, facts, rule_set_id)
     instrument = catalogue.instrument(instrument_id)
@@ -276,6 +324,7 @@ def _submit(
         "level": evaluation.level,
         "positive": evaluation.positive,
         "follow_up": "none",
+        "is_extension": extends is not None,
         **{f"pw_{pathway.id}": True for pathway in evaluation.pathways},
     }
     row = Assessment(
@@ -287,6 +336,9 @@ def _submit(
         item_text_version=_text_version(instrument, lang),
         rule_set=evaluation.rule_set_id,
         rule_set_version=str(evaluation.rule_set_version),
+        instrument_fingerprint=evaluation.instrument_fingerprint or None,
+        rule_set_fingerprint=evaluation.rule_set_fingerprint or None,
+        extends_id=None if extends is None else extends.assessment_id,
         total=evaluation.total,
         zone=fact["zone"],
         level=evaluation.level,
@@ -307,7 +359,7 @@ def _submit(
         "sex": record.sex,
         "setting": setting,
         "medication": sorted(medication),
-        "explanation": explanation(evaluation),
+        "explanation": explanation(evaluation, catalogue.rule_set(evaluation.rule_set_id)),
     }
     if checklist is not None:
         context["checklist"] = (
@@ -316,42 +368,34 @@ def _submit(
     row.context = context
     # Core statements, not ORM objects: the write transaction holds the lock for less time
     # (benchmarks/README.md). A reused token fails the INSERT with IntegrityError (submit()).
+    files = _files_of(catalogue, evaluation)
     with db.write() as session:
+        recorded = provenance.ensure(db, session, book, files, now)
         fact_id = session.execute(_INSERT_FACT, fact).scalar_one()
         session.execute(_INSERT_ASSESSMENT, {**_set_columns(row), "fact_id": fact_id})
         session.execute(_DELETE_DRAFT, {"staff": user.id, "patient": record.id,
-                                        "instrument": instrument_id})
+                                        "instrument": instrument_id if extends is None
+                                        else extension_draft_key(extends.uuid)})
         access_log.record(session, keyring, opened.actor, "assessment_create", record.uuid,
                           purpose=opened.grant.purpose)
+    book.mark(recorded)
     return Submitted(row.uuid, patient_uuid, False)
 
 
-def _check_checklist_values(catalogue: Catalogue, checklist: Checklist) -> None:
-    items = {item.id for item in catalogue.instrument(MEDICATION_CHECKLIST).items}
-    if (set(checklist.answers) - items
-            or any(not isinstance(v, bool) for v in checklist.answers.values())
-            or (checklist.not_asked is not None
-                and (checklist.not_asked not in NOT_ASKED_REASONS or checklist.answers))):
-        raise AssessmentError("bad_checklist")
-
-
-def _require_checklist(catalogue: Catalogue, rule_set_id: str | None, age: int,
-                       checklist: Checklist) -> None:
-    """From the rule set's older age the checklist is part of the AUDIT: every item answered,
-    or the whole checklist marked as not asked with a reason."""
-    rule_set = catalogue.rule_set(rule_set_id) if rule_set_id else catalogue.default_rule_set
-    if not rule_set.is_older(age) or checklist.not_asked:
-        return
-    missing = tuple(item.id for item in catalogue.instrument(MEDICATION_CHECKLIST).items
-                    if item.id not in checklist.answers)
-    if missing:
-        raise ChecklistRequired(missing)
+def _files_of(catalogue: Catalogue, evaluation: Evaluation) -> tuple[FileFingerprint, ...]:
+    """The fingerprints of the instrument and rule-set files that produced ``evaluation``."""
+    instrument = catalogue.instrument(evaluation.instrument_id)
+    rule_set = catalogue.rule_set(evaluation.rule_set_id)
+    return (FileFingerprint("instrument", instrument.id, instrument.version,
+                            instrument.fingerprint, instrument.source_file),
+            FileFingerprint("rule_set", rule_set.id, rule_set.version, rule_set.fingerprint,
+                            rule_set.source_file))
 
 
 def _refuse_unconfirmed_repeat(session: Session, keyring: KeyRing, patient_row: Patient,
                                user: Any, instrument_id: str,
                                answers: Mapping[str, int | None], now: datetime,
-                               token: str, confirm_repeat: str | None) -> None:
+                               confirm_repeat: str | None, token: str) -> None:
     found = session.execute(_RECENT, {"patient": patient_row.id, "instrument": instrument_id,
                                       "staff": user.id, "since": now - REPEAT_WINDOW,
                                       "token": token}).first()
@@ -370,16 +414,21 @@ def _text_version(instrument: Any, lang: str) -> str:
     return str(version.item_text_version) if version else "-"
 
 
-def explanation(evaluation: Evaluation) -> dict[str, Any]:
+def explanation(evaluation: Evaluation, rule_set: RuleSet | None = None) -> dict[str, Any]:
     """What the result page shows, frozen at submission (a later rule-set version never
     rewrites a stored result): level steps, flags and pathways with reasons in both
-    languages, and the follow-up proposed."""
+    languages, the follow-up proposed, the extension offered (AUDIT-C positive: the full
+    AUDIT) and the rule set's title."""
 
     def both(text: Any) -> dict[str, str]:
         return {"nb": text.nb, "en": text.en}
 
     follow_up = evaluation.follow_up
+    extension = evaluation.extension
     return {
+        "rule_set_title": None if rule_set is None else both(rule_set.titles),
+        "extension": None if extension is None else {
+            "to": extension.instrument_id, "reason": both(extension.reason)},
         "subscores": dict(evaluation.subscores),
         "level_name": both(evaluation.level_name) if evaluation.level_name else None,
         "level_steps": [
@@ -398,60 +447,3 @@ def explanation(evaluation: Evaluation) -> dict[str, Any]:
         "positive": evaluation.positive,
         "dependence": evaluation.dependence,
     }
-
-
-# ------------------------------------------------------------------------------- drafts
-
-
-def save_draft(
-    db: Database,
-    keyring: KeyRing,
-    user: Any,
-    patient_uuid: str,
-    instrument_id: str,
-    answers: Mapping[str, Any],
-) -> None:
-    """Keep answers in progress (sealed, per user, patient and instrument)."""
-    with db.write() as session:
-        record, patient_row = patients.load_patient(
-            session, keyring, user, patient_uuid, action="draft_save"
-        )
-        draft = session.scalar(
-            select(Draft).where(
-                Draft.staff_id == user.id,
-                Draft.patient_id == record.id,
-                Draft.instrument == instrument_id,
-            )
-        )
-        if draft is None:
-            draft = Draft(
-                uuid=new_uuid(), staff_id=user.id, patient_id=record.id, instrument=instrument_id
-            )
-            session.add(draft)
-        attach_key(draft, patients.data_key(keyring, patient_row))
-        draft.answers = dict(answers)
-        draft.updated_at = utcnow()
-
-
-def load_draft(
-    session: Session, keyring: KeyRing, user: Any, patient_row: Patient, instrument_id: str
-) -> dict[str, Any] | None:
-    draft = session.scalar(
-        _DRAFT, {"staff": user.id, "patient": patient_row.id, "instrument": instrument_id}
-    )
-    if draft is None:
-        return None
-    attach_key(draft, patients.data_key(keyring, patient_row))
-    answers = draft.answers
-    return answers if isinstance(answers, dict) else None
-
-
-def open_drafts(session: Session, user: Any) -> list[tuple[str, str, datetime]]:
-    """(patient uuid, instrument, updated) of the user's drafts, newest first."""
-    rows = session.execute(
-        select(Patient.uuid, Draft.instrument, Draft.updated_at)
-        .join(Patient, Patient.id == Draft.patient_id)
-        .where(Draft.staff_id == user.id)
-        .order_by(Draft.updated_at.desc())
-    )
-    return [(r[0], r[1], r[2]) for r in rows]

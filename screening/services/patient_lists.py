@@ -86,7 +86,9 @@ def find_page_lists(db: Database, keyring: KeyRing, user: User,
         recent_ids = recent_patients.newest_ids(session, user.id)
         draft_rows = session.execute(
             select(Draft.patient_id, Draft.instrument, Draft.updated_at)
-            .where(Draft.staff_id == user.id)
+            # a draft of an extension (services.extensions) comes back from the result it
+            # extends, not from this list
+            .where(Draft.staff_id == user.id, Draft.instrument.not_like("extend:%"))
             .order_by(Draft.updated_at.desc(), Draft.id.desc())).all()
         wanted = ({r.patient_id for r in due_rows} | set(recent_ids)
                   | {r.patient_id for r in draft_rows})

@@ -94,7 +94,7 @@ def grouped_rows(session: Session, filters: Filters) -> list[GroupRow]:
         select(*keys, *(func.sum(column) for column in (
             counts.n, counts.conversations_delivered, counts.on_time, counts.late, counts.pending,
             counts.pw_elder_care, counts.pw_gp, counts.pw_substance_use_consultant,
-            counts.pw_specialist_referral)))
+            counts.pw_specialist_referral, counts.extensions)))
         .where(and_(*conditions))
         .group_by(*keys)
     )
@@ -102,10 +102,10 @@ def grouped_rows(session: Session, filters: Filters) -> list[GroupRow]:
     # drivers (PostgreSQL sums integers as bigint, which psycopg returns as int).
     rows = []
     for (month, zone, positive, age_band, sex, level, n, conv, on_time, late, pending,
-         p1, p2, p3, p4) in session.connection().execute(statement):
+         p1, p2, p3, p4, extensions) in session.connection().execute(statement):
         zone, positive, level = fact_key(zone, positive, level)
         rows.append(GroupRow(month, zone, positive, age_band, sex, level, n, conv, on_time,
-                             late, pending, (p1, p2, p3, p4)))
+                             late, pending, (p1, p2, p3, p4), extensions))
     return rows
 
 

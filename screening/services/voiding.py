@@ -32,7 +32,8 @@ REASON_MIN, REASON_MAX = 5, 500
 
 class VoidError(ValueError):
     """``code``: ``not_found``, ``not_allowed`` (neither its author nor of its unit),
-    ``already_void``, ``reason_too_short``, ``reason_too_long``, ``bad_reason``."""
+    ``already_void``, ``extended`` (a live assessment extends it: void that one first),
+    ``reason_too_short``, ``reason_too_long``, ``bad_reason``."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -80,6 +81,11 @@ def void(db: Database, keyring: KeyRing, user: Any, assessment_uuid: str, reason
             raise VoidError("not_allowed")
         if assessment.voided_at is not None:
             raise VoidError("already_void")
+        if session.scalar(select(Assessment.id).where(Assessment.extends_id == assessment.id,
+                                                      Assessment.voided_at.is_(None))):
+            # Its answers live on in the assessment that extends it (an AUDIT-C and its AUDIT):
+            # that one is voided first, so that no result stands on answers marked wrong.
+            raise VoidError("extended")
         attach_key(assessment, patients.data_key(keyring, patient_row))
         assessment.voided_at = now
         assessment.voided_by = user.id

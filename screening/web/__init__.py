@@ -11,6 +11,7 @@ def register_blueprints(app: Flask) -> None:
         assessments,
         auth,
         conversations,
+        extensions,
         health,
         home,
         lang,
@@ -22,5 +23,5 @@ def register_blueprints(app: Flask) -> None:
     )
 
     for module in (health, lang, auth, home, admin, patients, patient_details, assessments,
-                   conversations, worklist, referrals, reports):
+                   extensions, conversations, worklist, referrals, reports):
         app.register_blueprint(module.bp)

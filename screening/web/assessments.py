@@ -1,4 +1,4 @@
-"""Screening a patient: the questionnaire (AUDIT, DUDIT) with the medication-and-falls
+"""Screening a patient: the questionnaire (AUDIT, AUDIT-C, DUDIT) with the medication-and-falls
 checklist, drafts, the result page, the printable patient sheet and the FHIR export."""
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from ..localtime import local_date, local_today
 from ..services import assessments, conversations, patients, voiding
 from ..services.care import AccessDenied
 from ..services.conversations import agreed_goal
-from .context import catalogue, database, keyring, older_age, settings
+from ..services.provenance import ProvenanceError
+from .context import catalogue, database, keyring, older_age, provenance, settings
 from .parking import parkable, restored_form
 from .patient_access import NeedsBreakGlass, opened_patient
 from .security import roles
@@ -39,7 +40,7 @@ from .security import roles
 bp = Blueprint("assessments", __name__)
 log = logging.getLogger("screening.web")
 
-QUESTIONNAIRES = ("audit", "dudit")
+QUESTIONNAIRES = ("audit", "audit_c", "dudit")
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,64}")
 MEDICATION = "medication_falls"
 CLINICIANS = ("nurse", "gp", "consultant")
@@ -115,6 +116,7 @@ def _receive(patient_uuid, instrument, checklist, form: ScreeningForm):
     errors: dict[str, str] = {}
     summary: list[str] = []
     unsaved = False  # the database refused the write: show the answers again, with 503
+    refused = False  # the files differ from the record (services.provenance): 503 too
     if not form.validate_on_submit():
         summary.append(_("Choose where the screening takes place."))
     else:
@@ -154,6 +156,7 @@ def _receive(patient_uuid, instrument, checklist, form: ScreeningForm):
                     lang=lang(),
                     rule_set_id=settings().rule_set,
                     confirm_repeat=request.form.get("confirm_repeat") or None,
+                    book=provenance(),
                 )
                 return redirect(url_for("assessments.result", assessment_uuid=done.uuid), code=303)
             except assessments.PossibleRepeat as earlier:
@@ -176,6 +179,13 @@ def _receive(patient_uuid, instrument, checklist, form: ScreeningForm):
                 summary.append(text)
             except assessments.AssessmentError:
                 abort(400)
+            except ProvenanceError:
+                log.error("result not stored at %s: instrument files differ from the record",
+                          request.endpoint)
+                summary.append(_("The result cannot be stored: the questionnaire files on this "
+                                 "server differ from those on record. Tell the administrator. "
+                                 "The answers are still here."))
+                refused = True
             except UNAVAILABLE:
                 # Rolled back as a whole; the same submission token is kept in the form, so
                 # sending it again stores the assessment exactly once.
@@ -197,7 +207,7 @@ def _receive(patient_uuid, instrument, checklist, form: ScreeningForm):
         )
     shown = {k: v for k, v in answers.items() if isinstance(v, int)}
     return _form_page(form, record, instrument, checklist, shown, medication_answers, errors,
-                      summary, 503 if unsaved else 422)
+                      summary, 503 if unsaved or refused else 422)
 
 
 def _repeat_page(instrument, earlier):
@@ -303,15 +313,17 @@ def result(assessment_uuid):
 
 
 def _result_page(shown, void_form: VoidForm, status: int):
+    instrument, texts_note = instrument_of(shown)
     return render_template(
         "assessments/result.html",
         a=shown,
-        instrument=catalogue().instrument(shown.instrument),
+        instrument=instrument,
+        texts_note=texts_note,
         checklist=catalogue().instrument(MEDICATION),
         lang=lang(),
         void_form=void_form,
         may_void=not shown.void and voiding.may_void(g.staff, shown),
-        rule_set_title=_rule_set_title(shown.rule_set),
+        rule_set_title=_rule_set_title(shown),
         urgent=_urgent(shown),
     ), status
 
@@ -350,11 +362,33 @@ def _urgent(shown) -> _Urgent | None:
                    route.labels.get(lang()) if route else None, at)
 
 
-def _rule_set_title(rule_set_id: str) -> str:
+def instrument_of(shown) -> tuple:
+    """The instrument as it was in the result's version (its item and option texts), and a
+    note when that cannot be shown exactly: no file holds that version any more (the current
+    version's texts are shown), or the file's content differs from what produced it."""
+    kept = catalogue().instrument_version(shown.instrument, shown.instrument_version)
+    if kept is None:
+        current = catalogue().instrument(shown.instrument)
+        return current, _("The file of version %(old)s is no longer installed: the questions "
+                          "are shown as worded in version %(new)s.",
+                          old=shown.instrument_version, new=current.version)
+    if shown.instrument_fingerprint and shown.instrument_fingerprint != kept.fingerprint:
+        return kept, _("The questionnaire file of this version has changed since this result "
+                       "was made: the wording shown may differ from what was asked.")
+    return kept, None
+
+
+def _rule_set_title(shown) -> str:
+    frozen = (shown.context.get("explanation") or {}).get("rule_set_title")
+    if isinstance(frozen, dict) and frozen.get(lang()):
+        return str(frozen[lang()])  # the title it had when it scored this result
     try:
-        return catalogue().rule_set(rule_set_id).title(lang())
+        rule_set = catalogue().rule_set(shown.rule_set)
     except UnknownId:
-        return rule_set_id  # a rule set no longer installed: its id is all there is
+        return shown.rule_set  # a rule set no longer installed: its id is all there is
+    if str(rule_set.version) != str(shown.rule_set_version):
+        return shown.rule_set  # the title installed now names another version
+    return rule_set.title(lang())
 
 
 VOID_MESSAGES = {
@@ -384,6 +418,11 @@ def void(assessment_uuid):
             flash(_("This screening was already marked as void."), "info")
             return redirect(url_for("assessments.result", assessment_uuid=assessment_uuid),
                             code=303)
+        if err.code == "extended":
+            flash(_("This screening was extended to a full questionnaire, which holds the same "
+                    "answers: mark that one as void first."), "info")
+            return redirect(url_for("assessments.result", assessment_uuid=assessment_uuid),
+                            code=303)
         form.reason.errors = [VOID_MESSAGES[err.code]()]
         return _result_page(_view(str(assessment_uuid)), form, 422)
     flash(_("The screening is marked as void. It is kept, and left out of the reports."), "info")
@@ -398,7 +437,7 @@ def sheet(assessment_uuid):
     return render_template(
         "assessments/sheet.html",
         a=shown,
-        instrument=catalogue().instrument(shown.instrument),
+        instrument=instrument_of(shown)[0],
         goal=goal,
     )
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from ..core.catalogue import Catalogue
 from ..crypto.keys import KeyRing
 from ..database import Database
+from ..services.provenance import Book
 from ..settings import Settings
 
 
@@ -25,6 +26,11 @@ def keyring() -> KeyRing:
 
 def catalogue() -> Catalogue:
     return current_app.extensions["screening.catalogue"]
+
+
+def provenance() -> Book:
+    """The instrument files this process knows to be recorded (services.provenance)."""
+    return current_app.extensions["screening.provenance"]
 
 
 def db_session() -> Session:

@@ -142,7 +142,9 @@ def charts(report: Report) -> list[tuple[str, Markup]]:
     results = report.release["results"]
     audit = report.instrument == "audit"
     drawn = []
-    title = _("Assessments by zone") if audit else _("Assessments by DUDIT result")
+    title = (_("Assessments by zone") if audit
+             else _("Assessments by AUDIT-C result") if report.instrument == "audit_c"
+             else _("Assessments by DUDIT result"))
     drawn.append((title, bars_svg(
         [(result_name(report.instrument, r), _value(results, row_total(r)))
          for r in report.result_rows], title, "chart-results",

@@ -38,6 +38,7 @@ def header_lines(context: dict[str, Any]) -> list[tuple[str, str]]:
         (_("Setting"), context["setting_text"]),
         (_("Units"), context["units_text"]),
         (_("Made on"), iso_local(context["made_at"])),
+        *([(_("Counting"), context["counting_note"])] if context.get("counting_note") else []),
         *context["legend"],
     ]
 

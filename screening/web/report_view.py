@@ -34,6 +34,7 @@ from ..core.report_tables import (
     AGE_BANDS,
     FOLLOW_UPS,
     LEVELS,
+    ORIGINS,
     OUTCOMES,
     PATHWAYS,
     SEX_AGE,
@@ -189,6 +190,8 @@ def results_table(report: Report) -> TableView:
     table = report.release["results"]
     audit = report.instrument == "audit"
     title = (_("AUDIT assessments by zone, sex and age band") if audit
+             else _("AUDIT-C assessments by result, sex and age band")
+             if report.instrument == "audit_c"
              else _("DUDIT assessments by result, sex and age band"))
     head = [[("", 1)] + [(sex_name(s), len(AGE_BANDS)) for s in SEXES] + [("", 1)],
             [(_("Zone") if audit else _("Result"), 1)]
@@ -230,6 +233,37 @@ def levels_table(report: Report) -> TableView:
     return view
 
 
+def origin_table(report: Report) -> TableView:
+    """How the AUDITs began: asked whole, or extended from an AUDIT-C (items 1-3 carried
+    over, the AUDIT-C counted in its own report)."""
+    table = report.release["origin"]
+    head = [[(_("How the AUDIT began"), 1), (_("Assessments"), 1)]]
+    names = {"whole": _("Asked whole"), "extended": _("Extended from an AUDIT-C")}
+    rows = [Row(names[o], [count(table, cell(o))]) for o in ORIGINS]
+    rows.append(Row(_("Total"), [count(table, TOTAL)], total=True))
+    rate = report.rates["extended"]
+    view = TableView("origin", _("AUDITs asked whole and extended from an AUDIT-C"), head,
+                     rows, _notes([table], [rate], report.k))
+    view.figures = [(_("AUDITs extended from an AUDIT-C"), share(rate))]
+    return view
+
+
+def counting_note(instrument: str) -> str | None:
+    """How a screening in two steps (AUDIT-C, then the full AUDIT) is counted: on the page,
+    the summary and the downloads of the AUDIT and AUDIT-C reports."""
+    if instrument == "audit_c":
+        return _("An AUDIT-C that was extended to the full AUDIT is counted here as the AUDIT-C "
+                 "it was (positive), and its AUDIT in the AUDIT report, as extended from an "
+                 "AUDIT-C. People screened are the AUDIT-C screenings plus the AUDITs asked "
+                 "whole: do not add the AUDIT-C and AUDIT reports together.")
+    if instrument == "audit":
+        return _("An AUDIT extended from an AUDIT-C is one screening in two steps: it is "
+                 "counted here with its zone and level, and its AUDIT-C in the AUDIT-C report. "
+                 "People screened are the AUDIT-C screenings plus the AUDITs asked whole: do "
+                 "not add the AUDIT-C and AUDIT reports together.")
+    return None
+
+
 def pathways_table(report: Report) -> TableView:
     table, rates = report.release["pathways"], report.rates
     head = [[(_("Pathway recommended"), 1), (_("Assessments"), 1),
@@ -254,6 +288,9 @@ def _linked_note(report: Report) -> list[tuple[str, str]]:
     if report.instrument == "audit":
         why = _("Pathways follow from the action levels under the rule set, and a level count "
                 "is hidden.")
+    elif report.instrument == "audit_c":
+        why = _("Pathways follow from the AUDIT-C result under the rule set, and a positive "
+                "count is hidden.")
     else:
         why = _("Pathways follow from the DUDIT result under the rule set, and a positive "
                 "count is hidden.")
@@ -302,7 +339,7 @@ def trend_table(report: Report) -> TableView:
 def tables(report: Report) -> list[TableView]:
     views = [results_table(report)]
     if report.instrument == "audit":
-        views.append(levels_table(report))
+        views += [levels_table(report), origin_table(report)]
     views += [pathways_table(report), follow_ups_table(report), trend_table(report)]
     return views
 

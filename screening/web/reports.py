@@ -23,6 +23,7 @@ from . import report_files, report_view
 from .context import db_session, settings
 from .period_names import period_text
 from .report_charts import charts
+from .templating import instrument_code
 
 bp = Blueprint("reports", __name__)
 ANALYSTS = ("analyst",)
@@ -56,7 +57,7 @@ def _messages() -> dict[str, str]:
         "too_long": _("Choose a period of at most ten years."),
         "unknown_unit": _("Choose units from the list."),
         "unknown_setting": _("Choose a setting from the list."),
-        "unknown_instrument": _("Choose AUDIT or DUDIT."),
+        "unknown_instrument": _("Choose AUDIT, AUDIT-C or DUDIT."),
     }
 
 
@@ -89,7 +90,9 @@ def _context(filters: reports.Filters, report: Report) -> dict[str, Any]:
         "report": report, "tables": report_view.tables(report),
         "key_figures": report_view.key_figures(report),
         "period_text": period_text(filters.period), "period": filters.period,
-        "instrument_text": filters.instrument.upper(),
+        "instrument_text": instrument_code(filters.instrument),
+        "instrument": filters.instrument,
+        "counting_note": report_view.counting_note(filters.instrument),
         "setting_text": setting_names.get(filters.setting, filters.setting),
         "units_text": ", ".join(names) if names else _("All units"),
         "legend": report_view.legend(report.k),

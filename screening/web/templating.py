@@ -173,12 +173,18 @@ def zone_scale(total: int, lang: str | None = None) -> Markup:
     return picture + Markup(f'<ul class="zone-legend">{legend}</ul>')  # noqa: S704
 
 
+def instrument_code(instrument_id: str) -> str:
+    """An instrument's short name as clinicians write it: AUDIT, AUDIT-C, DUDIT."""
+    return str(instrument_id).upper().replace("_", "-")
+
+
 def register_templating(app: Flask) -> None:
     # Every time and date shown to a person: Europe/Oslo, dd.mm.åååå (screening.localtime).
     app.jinja_env.filters["local_date"] = format_date
     app.jinja_env.filters["local_datetime"] = format_datetime
     app.jinja_env.filters["local_time"] = format_time
     app.jinja_env.filters["iso_local"] = iso_local
+    app.jinja_env.filters["instrument_code"] = instrument_code
 
     @app.context_processor
     def _helpers() -> dict[str, object]:

@@ -19,7 +19,7 @@ from screening.services.reports import Filters
 KEY = ("instrument", "month", "unit_id", "setting", "zone", "positive", "age_band", "sex",
        "level")
 COUNTS = ("n", "conversations_delivered", "on_time", "late", "pending", "pw_elder_care",
-          "pw_gp", "pw_substance_use_consultant", "pw_specialist_referral")
+          "pw_gp", "pw_substance_use_consultant", "pw_specialist_referral", "extensions")
 
 Counts = dict[tuple[Any, ...], tuple[int, ...]]
 
@@ -35,7 +35,8 @@ def counted_from_facts(session: Session) -> Counts:
                        on_time=int(row["follow_up"] == "on_time"),
                        late=int(row["follow_up"] == "late"),
                        pending=int(row["follow_up"] == "pending"),
-                       **{c: int(bool(row[c])) for c in COUNTS[5:]})
+                       extensions=int(bool(row["is_extension"])),
+                       **{c: int(bool(row[c])) for c in COUNTS[5:9]})
     return {key: tuple(counter[c] for c in COUNTS) for key, counter in totals.items()}
 
 
@@ -75,11 +76,11 @@ def grouped_from_facts(session: Session, filters: Filters) -> list[GroupRow]:
                    fact.follow_up == "late", fact.follow_up == "pending",
                    fact.pw_elder_care.is_(True), fact.pw_gp.is_(True),
                    fact.pw_substance_use_consultant.is_(True),
-                   fact.pw_specialist_referral.is_(True))))
+                   fact.pw_specialist_referral.is_(True), fact.is_extension.is_(True))))
         .where(and_(*conditions))
         .group_by(*keys)
     )
     return [GroupRow(month, zone, positive, age_band, sex, level, n, conv, on_time, late,
-                     pending, (p1, p2, p3, p4))
+                     pending, (p1, p2, p3, p4), extensions)
             for (month, zone, positive, age_band, sex, level, n, conv, on_time, late, pending,
-                 p1, p2, p3, p4) in session.execute(statement)]
+                 p1, p2, p3, p4, extensions) in session.execute(statement)]

@@ -151,7 +151,7 @@ def test_csv_and_xlsx_hold_exactly_what_the_page_shows(app, analyst_client) -> N
     query = f"kind=custom&start={THIS_YEAR}-01&end={THIS_YEAR}-06&instrument=audit"
     html = analyst_client.get(f"/reports?{query}").get_data(as_text=True)
     shown = page_tables(html)
-    assert set(shown) == {"results", "levels", "pathways", "follow_ups", "trend"}
+    assert set(shown) == {"results", "levels", "origin", "pathways", "follow_ups", "trend"}
 
     response = analyst_client.get(f"/reports/report.csv?{query}")
     assert response.status_code == 200

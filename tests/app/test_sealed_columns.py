@@ -22,9 +22,11 @@ KEYED_INDEXES = {("patients", "fnr_index")}
 # deliberately (and must not identify anyone).
 CLEAR_TEXT = {
     "patients": {"uuid"},
+    # The fingerprints are SHA-256 digests of the instrument and rule-set files, the same for
+    # every result made with them: provenance, nothing about the patient.
     "assessments": {"uuid", "submission_token", "instrument", "instrument_version",
                     "item_text_version", "rule_set", "rule_set_version", "zone", "flags",
-                    "pathways", "setting"},
+                    "pathways", "setting", "instrument_fingerprint", "rule_set_fingerprint"},
     "drafts": {"uuid", "instrument"},
     "conversations": {"uuid"},
     "follow_ups": {"uuid", "pathway", "mode", "status", "outcome"},

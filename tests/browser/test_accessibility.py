@@ -74,7 +74,7 @@ def test_pages_of_the_round_have_no_serious_violation(  # type: ignore[no-untype
     register_patient_from_form(page, name)
     check("patient (new)")
 
-    page.get_by_role("link", name="Ny AUDIT").click()
+    page.get_by_role("link", name="Ny AUDIT", exact=True).click()
     check("AUDIT")
     page.get_by_role("button", name="Vis resultat").click()
     expect(page.get_by_role("alert").first).to_be_visible()

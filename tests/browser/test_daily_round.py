@@ -55,7 +55,7 @@ def test_back_then_send_again_asks_first(  # type: ignore[no-untyped-def]
     page.goto(live_server + "/")
     log_in(page, clinic["nurse"])
     register_patient(page, "Tilbake Igjensen", older_fnr(RNG, "female"))
-    page.get_by_role("link", name="Ny AUDIT").click()
+    page.get_by_role("link", name="Ny AUDIT", exact=True).click()
     answer_all(page, W7_WOMAN)
     answer_medication(page)
     show_result(page)
@@ -76,7 +76,7 @@ def test_back_then_send_again_asks_first(  # type: ignore[no-untyped-def]
     assert count_assessments(app) == 1
     # a real second screening is one click more, and says so
     page.get_by_role("link", name="Tilbake til pasienten").click()
-    page.get_by_role("link", name="Ny AUDIT").click()
+    page.get_by_role("link", name="Ny AUDIT", exact=True).click()
     answer_all(page, [1, 0, 0, None, None, None, None, None, 0, 0])
     answer_medication(page)
     page.get_by_role("button", name="Vis resultat").click()
@@ -92,7 +92,7 @@ def test_an_expired_session_mid_form_loses_nothing(  # type: ignore[no-untyped-d
     page.goto(live_server + "/")
     log_in(page, clinic["nurse"])
     register_patient(page, "Utløpt Midtveisen", older_fnr(RNG, "female"))
-    page.get_by_role("link", name="Ny AUDIT").click()
+    page.get_by_role("link", name="Ny AUDIT", exact=True).click()
     answer(page, {1: 2, 2: 1, 3: 1})
     expect(page.get_by_role("status").filter(has_text="Utkast lagret")).to_be_visible()
     # the nurse talks with the patient for an hour: the session ends meanwhile
@@ -125,7 +125,7 @@ def test_from_65_the_checklist_first_and_the_result_lists_yes(  # type: ignore[n
     page.goto(live_server + "/")
     log_in(page, clinic["nurse"])
     register_patient(page, "Sjekk Listesen", older_fnr(RNG, "male"))
-    page.get_by_role("link", name="Ny AUDIT").click()
+    page.get_by_role("link", name="Ny AUDIT", exact=True).click()
     answer_all(page, W7_WOMAN)
     page.get_by_role("button", name="Vis resultat").click()
     expect(page.get_by_role("alert").filter(
@@ -139,7 +139,7 @@ def test_from_65_the_checklist_first_and_the_result_lists_yes(  # type: ignore[n
     expect(checklist).to_contain_text("Ikke gått gjennom: pasienten ville ikke svare.")
     # the next time she answers it, with two yes
     page.get_by_role("link", name="Tilbake til pasienten").click()
-    page.get_by_role("link", name="Ny AUDIT").click()
+    page.get_by_role("link", name="Ny AUDIT", exact=True).click()
     answer_all(page, [1, 0, 0, None, None, None, None, None, 0, 0])
     answer_medication(page, yes={1, 4})
     page.get_by_role("button", name="Vis resultat").click()
@@ -157,7 +157,7 @@ def test_the_result_shows_every_answer_and_the_sheet_the_level(  # type: ignore[
     page.goto(live_server + "/")
     log_in(page, clinic["nurse"])
     register_patient(page, "Ark Kvinnesen", older_fnr(RNG, "female"))
-    page.get_by_role("link", name="Ny AUDIT").click()
+    page.get_by_role("link", name="Ny AUDIT", exact=True).click()
     answer_all(page, W7_WOMAN)
     answer_medication(page)
     show_result(page)

@@ -62,7 +62,7 @@ def test_seven_answers_survive_an_expired_session(  # type: ignore[no-untyped-de
     page.goto(live_server + "/")
     log_in(page, nurse)
     register_patient(page, "Utkast Lagresen", older_fnr(RNG, "male"))
-    page.get_by_role("link", name="Ny AUDIT").click()
+    page.get_by_role("link", name="Ny AUDIT", exact=True).click()
     audit_url = page.url
 
     # 7 of 10 answered; wait for the autosave that carries the 7th answer

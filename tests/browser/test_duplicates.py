@@ -38,7 +38,7 @@ def test_ten_concurrent_posts_store_one(live_server: str, page: Page, app, clini
     page.goto(live_server + "/")
     log_in(page, clinic["nurse"])
     register_patient(page, "Dobbelt Klikkesen", older_fnr(RNG, "female"))
-    page.get_by_role("link", name="Ny AUDIT").click()
+    page.get_by_role("link", name="Ny AUDIT", exact=True).click()
     form = page.locator("#screen-form")
     fields = {
         "csrf_token": form.locator('input[name="csrf_token"]').input_value(),
@@ -109,7 +109,7 @@ def test_double_click_without_javascript_stores_one(  # type: ignore[no-untyped-
     page.goto(live_server + "/")
     log_in(page, clinic["nurse"])
     register_patient(page, "Klikk Toganger", older_fnr(RNG, "male"))
-    page.get_by_role("link", name="Ny AUDIT").click()
+    page.get_by_role("link", name="Ny AUDIT", exact=True).click()
     answer_all(page, ANSWERS)
     answer_medication(page)
     button = page.get_by_role("button", name="Vis resultat")

@@ -167,7 +167,7 @@ def test_a_nurse_finds_her_patients(live_server: str, open_page, app, clinic) ->
 
     # an unfinished screening is listed with the patient's name, and continues where it was
     page.goto(f"{live_server}/patients/{drafted}")
-    page.get_by_role("link", name="Ny AUDIT").click()
+    page.get_by_role("link", name="Ny AUDIT", exact=True).click()
     with page.expect_response(lambda r: r.url.endswith("/screen/audit/draft")) as saved:
         option(page, 1, 2).check()
     assert saved.value.status == 204

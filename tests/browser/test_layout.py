@@ -74,7 +74,7 @@ def test_screens_at_tablet_and_phone_size(live_server: str, open_page, clinic) -
     tablet.goto(live_server + "/")
     log_in(tablet, clinic["nurse"])
     register_patient(tablet, "Skjerm Størrelsesen", older_fnr(RNG, "female"))
-    tablet.get_by_role("link", name="Ny AUDIT").click()
+    tablet.get_by_role("link", name="Ny AUDIT", exact=True).click()
     audit_url = tablet.url
     phone = open_page(viewport=PHONE, is_mobile=True, has_touch=True)
     phone.context.add_cookies(tablet.context.cookies())
@@ -108,7 +108,7 @@ def test_audit_page_weight_and_origin(live_server: str, open_page, clinic) -> No
     setup.goto(live_server + "/")
     log_in(setup, clinic["nurse"])
     register_patient(setup, "Vekt Måleren", older_fnr(RNG, "male"))
-    setup.get_by_role("link", name="Ny AUDIT").click()
+    setup.get_by_role("link", name="Ny AUDIT", exact=True).click()
     audit_url = setup.url
 
     page = open_page()
@@ -141,7 +141,7 @@ def test_rest_of_the_round_fits_a_phone(live_server: str, open_page, clinic) -> 
     log_in(phone, clinic["nurse"])
     name = "Telefon Smalskjerm"
     register_patient(phone, name, older_fnr(RNG, "male"))
-    phone.get_by_role("link", name="Ny AUDIT").click()
+    phone.get_by_role("link", name="Ny AUDIT", exact=True).click()
     answer_all(phone, [2, 1, 1, 1, 0, 0, 1, 1, 0, 0])
     answer_medication(phone)
     phone.get_by_role("button", name="Vis resultat").click()

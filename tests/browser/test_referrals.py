@@ -54,7 +54,7 @@ def screen_at_level_3(page: Page, live_server: str, world: World, name: str) -> 
     page.get_by_label("Fullt navn").fill(name)
     page.get_by_role("button", name="Registrer", exact=True).click()
     expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
-    page.get_by_role("link", name="Ny AUDIT").click()
+    page.get_by_role("link", name="Ny AUDIT", exact=True).click()
     answer_all(page, LEVEL_3)
     answer_medication(page)
     page.get_by_role("button", name="Vis resultat").click()

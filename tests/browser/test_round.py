@@ -47,7 +47,7 @@ def group_of(due: date, today: date) -> str:
 
 
 def start_audit(page: Page, older: bool) -> None:
-    page.get_by_role("link", name="Ny AUDIT").click()
+    page.get_by_role("link", name="Ny AUDIT", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^AUDIT"))
     # the alkoholenhet examples beside items 2 and 3
     for number in (2, 3):

@@ -227,9 +227,11 @@ def test_periods() -> None:
         Period.quarter(2024, 5)
 
 
-def test_specs_cover_both_instruments() -> None:
-    assert [s.id for s in specs_for("audit")] == ["results", "levels", "follow_ups", "pathways"]
+def test_specs_cover_every_instrument() -> None:
+    assert [s.id for s in specs_for("audit")] == ["results", "levels", "origin", "follow_ups",
+                                                   "pathways"]
     assert [s.id for s in specs_for("dudit")] == ["results", "follow_ups", "pathways"]
+    assert [s.id for s in specs_for("audit_c")] == ["results", "follow_ups", "pathways"]
     spec = specs_for("audit")[0]
     assert col_total(spec.cols[0]) in spec.positions()
 

@@ -22,7 +22,7 @@ from .support import CASES_DIRECTORY, answers_from, answers_text, case_params, l
 EVALUATION_KEYS = {
     "rule_set", "total", "audit_c", "zone", "level", "level_rules", "changed_by", "flags",
     "pathways", "follow_up_weeks", "follow_up_months", "points", "asked", "positive",
-    "dependence", "reasons_en", "reason_counts",
+    "dependence", "reasons_en", "reason_counts", "extend_to",
 }  # fmt: skip
 ERROR_KEYS = {"error", "item", "code", "missing"}
 
@@ -69,6 +69,7 @@ def _check_evaluation(result: Evaluation, expect: dict[str, Any]) -> None:
         "dependence": result.dependence,
         "follow_up_weeks": result.follow_up_weeks,
         "follow_up_months": None if result.follow_up is None else result.follow_up.months,
+        "extend_to": None if result.extension is None else result.extension.instrument_id,
     }
     for key, actual in simple.items():
         if key in expect:

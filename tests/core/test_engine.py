@@ -29,7 +29,7 @@ def test_level_is_explained(catalogue: Catalogue) -> None:
     assert result.level_name is not None and result.level_name.get("nb") == "Enkle råd"
     assert result.level_name.get("en") == "Simple advice"
     assert result.follow_up is not None and result.follow_up.weeks == 8
-    assert result.rule_set_id == "sondre-land" and result.rule_set_version == 1
+    assert result.rule_set_id == "sondre-land" and result.rule_set_version == 2
     assert result.instrument_version == 1
     assert result.answers == {**ROW3}
 

@@ -347,6 +347,41 @@ BROKEN = [
         'Feedback" }\nrequired_from_level = "2"',
         "items[1].required_from_level: must be an integer, not a string ('2')",
     ),
+    (
+        "extend-to-unknown-instrument",
+        "rules/sondre-land.toml",
+        'to = "audit"',
+        'to = "audit_full"',
+        "audit_c.extend.to: unknown instrument 'audit_full'",
+    ),
+    (
+        "extend-to-itself",
+        "rules/sondre-land.toml",
+        'to = "audit"',
+        'to = "audit_c"',
+        "audit_c.extend.to: an instrument cannot extend to itself",
+    ),
+    (
+        "extend-to-shorter-instrument",
+        "rules/sondre-land.toml",
+        'to = "audit"',
+        'to = "medication_falls"',
+        "audit_c.extend.to: item q1 of audit_c is not the same as item 1 of medication_falls",
+    ),
+    (
+        "extend-on-dependence-without-cut-off",
+        "rules/sondre-land.toml",
+        'to = "audit"\noutcomes = ["positive"]',
+        'to = "audit"\noutcomes = ["dependence"]',
+        "audit_c.extend.outcomes: 'dependence' is not one of negative, positive",
+    ),
+    (
+        "pathway-on-dependence-without-cut-off",
+        "rules/sondre-land.toml",
+        'params = { outcomes = ["positive"], setting = "home_care" }\nreason = { nb = "AUDIT-C',
+        'params = { outcomes = ["dependence"], setting = "home_care" }\nreason = { nb = "AUDIT-C',
+        "audit_c.pathways[0].params.outcomes: 'dependence' needs a [dependence] cut-off",
+    ),
 ]
 
 
@@ -363,8 +398,8 @@ def test_broken_copy_names_file_key_and_problem(
 def test_repository_files_are_valid() -> None:
     results = check_directory(DEFAULT_DIRECTORY)
     assert {name for name, _ in results} == {
-        "audit.toml", "dudit.toml", "medication_falls.toml", "brief_intervention.toml",
-        "rules/sondre-land.toml", "rules/who-2001.toml",
+        "audit.toml", "audit_c.toml", "dudit.toml", "medication_falls.toml",
+        "brief_intervention.toml", "rules/sondre-land.toml", "rules/who-2001.toml",
     }  # fmt: skip
     assert all(errors == [] for _, errors in results), results
 
