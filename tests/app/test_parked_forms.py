@@ -192,3 +192,37 @@ def test_erasing_the_patient_erases_a_parked_form(app, client, clinic) -> None:
     assert count(app, ParkedForm) == 1
     patients.erase(app.extensions["screening.db"], app.extensions["screening.keys"], patient)
     assert count(app, ParkedForm) == 0
+
+
+def test_a_follow_up_outcome_comes_back_as_it_was_sent(app, client, clinic) -> None:
+    log_in(client, clinic["nurse"])
+    patient = older_patient(client)
+    html, token = audit_form(client, patient)
+    done = client.post(f"/patients/{patient}/screen/audit",
+                       data=screening_form(client, patient, token, html))
+    assessment = done.headers["Location"].rsplit("/", 1)[1]
+    page = client.get(f"/assessments/{assessment}/conversation").get_data(as_text=True)
+    due = (date.today() + timedelta(days=3)).isoformat()
+    saved = client.post(f"/assessments/{assessment}/conversation", data={
+        "csrf_token": csrf_from(page), "version": "", "feedback.given": "on",
+        "goal.type": "abstain", "follow_up.date": due, "follow_up.by": "elder_care",
+        "follow_up.mode": "phone"})
+    assert saved.status_code == 303
+    session = app.extensions["screening.db"].read_session()
+    try:
+        from screening.models import FollowUp
+
+        follow_up = session.scalar(select(FollowUp.uuid))
+    finally:
+        session.close()
+    page = client.get(f"/follow-ups/{follow_up}").get_data(as_text=True)
+    expire_sessions(app)
+    sent = client.post(f"/follow-ups/{follow_up}/close", data={
+        "csrf_token": csrf_from(page), "outcome": "not_reached",
+        "note": "Ringte to ganger, ingen svar"})
+    assert sent.status_code == 303 and "/login" in sent.headers["Location"]
+    assert unquote(urlsplit(sent.headers["Location"]).query) == f"next=/follow-ups/{follow_up}"
+    log_in(client, clinic["nurse"], f"/follow-ups/{follow_up}", step=1)
+    again = client.get(f"/follow-ups/{follow_up}").get_data(as_text=True)
+    assert "Ringte to ganger, ingen svar" in again
+    assert re.search(r'checked[^>]*value="not_reached"|value="not_reached"[^>]*checked', again)
