@@ -19,6 +19,7 @@ def register_blueprints(app: Flask) -> None:
         patients,
         referrals,
         reports,
+        results,  # noqa: F401 - the result pages: routes of the assessments blueprint
         worklist,
     )
 
