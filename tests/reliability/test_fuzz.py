@@ -18,7 +18,8 @@ input reaches the services as well (``test_zz_fuzzing_reached_the_services`` hol
 Examples per route: ``FORM_EXAMPLES`` (200) per form (a POST route, or a GET route with a
 form sent by GET), 50 per other GET route with URL parameters, 10 per GET route without;
 the ``slow`` variants run 5,000 per form (500 and 100 for the others) in
-``make test-slow``. ``SCREENING_TEST_FUZZ_EXAMPLES`` overrides the normal count.
+``make test-slow``. ``SCREENING_TEST_FUZZ_EXAMPLES`` overrides the normal count,
+``SCREENING_TEST_SLOW_EXAMPLES`` the slow one (CI's profile, ``.ci/run``).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ from tests.reliability.common import (
 )
 
 FORM_EXAMPLES = int(os.environ.get("SCREENING_TEST_FUZZ_EXAMPLES", "200"))
-SLOW_EXAMPLES = 5000
+# make test-slow: 5,000; CI's profile (.ci/run) sets fewer, to stay in its time.
+SLOW_EXAMPLES = int(os.environ.get("SCREENING_TEST_SLOW_EXAMPLES", "5000"))
 GET_EXAMPLES = 50  # GET routes with URL parameters: only the URL varies
 PLAIN_GET_EXAMPLES = 10  # GET routes without URL parameters: only the query string varies
 _DAY = timedelta(days=1)
